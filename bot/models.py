@@ -1,0 +1,165 @@
+"""Frozen values that cross module boundaries: states, observations, transitions, alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Availability(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    NOT_FOUND = "not_found"
+
+
+class EventKind(StrEnum):
+    WITHHELD = "withheld"
+    UNWITHHELD = "unwithheld"
+    SUSPENDED = "suspended"
+    UNSUSPENDED = "unsuspended"
+    DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
+    PROTECTED = "protected"
+    UNPROTECTED = "unprotected"
+    RENAMED = "renamed"
+
+
+GROUPS: dict[str, frozenset[EventKind]] = {
+    "restricted": frozenset({EventKind.WITHHELD, EventKind.SUSPENDED, EventKind.DEACTIVATED}),
+    "restored": frozenset({EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED}),
+    "other": frozenset({EventKind.PROTECTED, EventKind.UNPROTECTED, EventKind.RENAMED}),
+}
+DEFAULT_EVENTS: tuple[str, ...] = ("restricted", "restored")
+EVERYWHERE = "XX"
+
+
+def expand_events(names: tuple[str, ...] | list[str]) -> frozenset[EventKind]:
+    """Turn a list of event kinds and group names into the set of kinds it covers."""
+    kinds: set[EventKind] = set()
+    for name in names:
+        if name in GROUPS:
+            kinds |= GROUPS[name]
+        else:
+            kinds.add(EventKind(name))
+    return frozenset(kinds)
+
+
+def group_of(kind: EventKind) -> str:
+    return next(group for group, kinds in GROUPS.items() if kind in kinds)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """What presswatch knows of an account at one moment.
+
+    Fields an unavailable account cannot show (protected, withheld_in, handle, name) keep
+    their last known values, so a restoration is compared with the state before the loss.
+    """
+
+    availability: Availability
+    protected: bool
+    withheld_in: frozenset[str]
+    handle: str
+    name: str
+
+    def key(self) -> tuple[Availability, bool, frozenset[str], str]:
+        """The part of the state whose change is an event (display names and handle case are not)."""
+        return (self.availability, self.protected, self.withheld_in, self.handle.casefold())
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One successful reading of one account from a platform.
+
+    ``protected``, ``withheld_in``, ``handle`` and ``name`` are None when the platform did not
+    show them (a suspended or missing account). ``raw`` is the API entry as JSON text: evidence.
+    ``requested`` is the id or handle the watcher asked for, to match the observation to the account.
+    """
+
+    platform: str
+    requested: str
+    account_id: str | None
+    availability: Availability
+    raw: str
+    protected: bool | None = None
+    withheld_in: frozenset[str] | None = None
+    handle: str | None = None
+    name: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One transition kind with the countries it added or removed (empty when none)."""
+
+    kind: EventKind
+    countries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A confirmed move from one state to another, as one or more events."""
+
+    previous: AccountState
+    current: AccountState
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A watched account as the store knows it (``pk`` is the store's key)."""
+
+    pk: int
+    platform: str
+    handle: str
+    account_id: str | None
+    tags: tuple[str, ...] = ()
+    source: str = "config"
+    owner_telegram_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A recorded transition, as read back from the store for alerts and history."""
+
+    id: int
+    account_pk: int
+    platform: str
+    account_id: str | None
+    handle: str
+    name: str
+    kind: EventKind
+    countries: tuple[str, ...]
+    withheld_in: tuple[str, ...]
+    previous_handle: str
+    first_seen_at: datetime
+    confirmed_at: datetime
+    evidence_sha256: str
+    previous_since: datetime | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """Someone who receives alerts on one channel (``address``: a chat id or an email address)."""
+
+    id: int
+    name: str
+    channel: str
+    address: str
+    countries: frozenset[str] = frozenset()
+    events: frozenset[EventKind] = field(default_factory=lambda: expand_events(DEFAULT_EVENTS))
+    tags: frozenset[str] = frozenset()
+    operator: bool = False
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A rendered alert, ready for any channel."""
+
+    subject: str
+    text: str
+    html: str
+    telegram_html: str

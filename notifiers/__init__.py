@@ -1,0 +1,1 @@
+"""Alert channels: each sends a rendered message to one address."""

@@ -1,0 +1,1 @@
+"""Platform watchers: each turns a batch of account ids or handles into observations."""
