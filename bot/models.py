@@ -163,3 +163,25 @@ class Message:
     text: str
     html: str
     telegram_html: str
+
+
+class NoticeKind(StrEnum):
+    """Operator health alerts about presswatch itself."""
+
+    X_AUTH = "x_auth"  # our app was refused (401/402/403)
+    X_USAGE_CAP = "x_usage_cap"  # credits or monthly cap exhausted
+    STALE = "stale"  # no successful poll for three intervals
+    SUBSCRIBER_DISABLED = "subscriber_disabled"
+    DELIVERY_FAILED = "delivery_failed"  # a message gave up after retrying
+    RECOVERED = "recovered"  # a condition above has cleared
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One operator alert: what is wrong, in words, and when it was noticed."""
+
+    id: int
+    kind: NoticeKind
+    summary: str
+    detail: str
+    at: datetime
