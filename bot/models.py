@@ -151,6 +151,7 @@ class Subscriber:
     countries: frozenset[str] = frozenset()
     events: frozenset[EventKind] = field(default_factory=lambda: expand_events(DEFAULT_EVENTS))
     tags: frozenset[str] = frozenset()
+    accounts: frozenset[int] = frozenset()  # store keys of accounts; empty means all
     operator: bool = False
     enabled: bool = True
 

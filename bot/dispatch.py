@@ -1,0 +1,194 @@
+"""Drains the outbox: paced per channel, retried with backoff, permanent failures disable the subscriber."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import clock
+from bot.models import Message, NoticeKind
+from bot.outbox import Outbox, OutboxItem
+from bot.ratelimit import SlidingWindow
+from bot.render import Renderer
+from bot.store import Store
+from notifiers.base import Notifier, NotifyError
+
+log = logging.getLogger("presswatch.dispatch")
+
+# Telegram counts at its end, after network jitter: keep a little under its limits.
+_MARGIN = 1.05
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    initial: float = 5.0
+    maximum: float = 900.0
+    give_up_after: float = 86400.0
+
+    def delay(self, attempts: int) -> float:
+        """Exponential backoff: initial, 2x, 4x ... capped at maximum."""
+        return float(min(self.maximum, self.initial * 2 ** max(0, attempts - 1)))
+
+
+class TelegramPacer:
+    """Telegram's limits: overall per second, per chat per second, per group per minute."""
+
+    def __init__(self, overall: float = 30, per_chat: float = 1, group_per_minute: float = 20) -> None:
+        self.overall = _window(overall, 1.0)
+        self.per_chat = per_chat
+        self.group_per_minute = group_per_minute
+        self._chats: dict[str, SlidingWindow] = {}
+        self._groups: dict[str, SlidingWindow] = {}
+
+    async def acquire(self, chat: str) -> None:
+        if chat.startswith("-"):
+            group = self._groups.setdefault(chat, _window(self.group_per_minute, 60.0))
+            await group.acquire()
+        await self._chats.setdefault(chat, _window(self.per_chat, 1.0)).acquire()
+        await self.overall.acquire()
+
+    def pause(self, seconds: float, chat: str) -> None:
+        """A 429: hold this chat and, as Telegram may mean the whole bot, everything else too."""
+        until = clock.unix() + seconds
+        self.overall.block_until(until)
+        self._chats.setdefault(chat, _window(self.per_chat, 1.0)).block_until(until)
+
+
+def _window(rate: float, per: float) -> SlidingWindow:
+    """A sliding window for ``rate`` per ``per`` seconds, fractional rates included (0.5/s: 1 per 2 s)."""
+    if rate >= 1:
+        return SlidingWindow(int(rate), per * _MARGIN)
+    return SlidingWindow(1, per / rate * _MARGIN)
+
+
+class Dispatcher:
+    """Delivers outbox rows through the notifiers; never drops one silently."""
+
+    def __init__(
+        self,
+        store: Store,
+        renderer: Renderer,
+        notifiers: dict[str, Notifier],
+        *,
+        clock: Callable[[], datetime],
+        retry: RetryPolicy | None = None,
+        pacer: TelegramPacer | None = None,
+        concurrency: dict[str, int] | None = None,
+        on_delivered: Callable[[OutboxItem, Message], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.outbox = Outbox(store.db)
+        self.renderer = renderer
+        self.notifiers = notifiers
+        self.clock = clock
+        self.retry = retry or RetryPolicy()
+        self.pacer = pacer or TelegramPacer()
+        self.concurrency = {"telegram": 32, "email": 1} | (concurrency or {})
+        self.on_delivered = on_delivered
+        self._wake = asyncio.Event()
+        self._rendered: dict[tuple[str, int], Message] = {}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain, then sleep until woken, the next retry is due, or a second passes; until ``stop``."""
+        recovered = self.outbox.recover_in_flight()
+        if recovered:
+            log.warning("%d messages were in flight when presswatch stopped; sending them again", recovered)
+        while not stop.is_set():
+            self._wake.clear()
+            await self.drain()
+            due = self.outbox.next_due()
+            timeout = 1.0 if due is None else min(1.0, max(0.0, (due - self.clock()).total_seconds()))
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def drain(self) -> None:
+        """Deliver everything due now, every channel at once."""
+        await asyncio.gather(*(self._lane(channel, notifier) for channel, notifier in self.notifiers.items()))
+
+    async def _lane(self, channel: str, notifier: Notifier) -> None:
+        running: set[asyncio.Task[None]] = set()
+        limit = self.concurrency.get(channel, 4)
+        try:
+            while True:
+                while len(running) < limit:
+                    items = self.outbox.claim_due(self.clock(), 1, channel)
+                    if not items:
+                        break
+                    running.add(asyncio.create_task(self._deliver(notifier, items[0])))
+                if not running:
+                    return
+                _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # One SMTP connection serves a burst; close it when the burst is over.
+            await notifier.aclose()
+
+    def _message(self, item: OutboxItem) -> Message | None:
+        key = ("t", item.transition_id) if item.transition_id else ("n", item.notice_id or 0)
+        if key in self._rendered:
+            return self._rendered[key]
+        if item.transition_id:
+            found = self.store.transitions(ids=[item.transition_id])
+            message = self.renderer.alert(found[0]) if found else None
+        else:
+            notice = self.outbox.notice(item.notice_id or 0)
+            message = self.renderer.operator(notice) if notice else None
+        if message is not None:
+            if len(self._rendered) > 1000:
+                self._rendered.clear()
+            self._rendered[key] = message
+        return message
+
+    async def _deliver(self, notifier: Notifier, item: OutboxItem) -> None:
+        address = item.subscriber.address
+        try:
+            message = self._message(item)
+            if message is None:
+                self.outbox.mark_failed(item.id, "the transition or notice it announces is gone")
+                return
+            if notifier.channel == "telegram":
+                await self.pacer.acquire(address)
+            await notifier.send(address, message)
+        except NotifyError as exc:
+            self._failed(item, exc)
+            return
+        except Exception as exc:  # a bug must not lose the message: retry it like a temporary error
+            log.exception("unexpected error delivering outbox row %d", item.id)
+            self._failed(item, NotifyError(f"{type(exc).__name__}: {exc}"))
+            return
+        self.outbox.mark_sent(item.id, self.clock())
+        log.info("delivered %s alert %d to %s", notifier.channel, item.id, item.subscriber.name)
+        if self.on_delivered:
+            self.on_delivered(item, message)
+
+    def _failed(self, item: OutboxItem, exc: NotifyError) -> None:
+        now = self.clock()
+        sub = item.subscriber
+        if exc.migrate_to:
+            log.info("chat of %s moved to %s; resending there", sub.name, exc.migrate_to)
+            self.outbox.move_address(sub.id, exc.migrate_to)
+            self.outbox.mark_retry(item.id, now, str(exc))
+        elif exc.permanent:
+            if self.outbox.disable(sub.id, str(exc)):
+                log.warning("subscriber %s disabled: %s", sub.name, exc)
+                self.outbox.notify_operators(
+                    NoticeKind.SUBSCRIBER_DISABLED, f"Subscriber {sub.name} was disabled",
+                    f"{sub.channel} {sub.address}: {exc}. Its alerts are held until it is enabled again.", now)
+        elif now - item.created_at > timedelta(seconds=self.retry.give_up_after):
+            self.outbox.mark_failed(item.id, str(exc))
+            self.outbox.notify_operators(
+                NoticeKind.DELIVERY_FAILED, f"An alert to {sub.name} could not be delivered",
+                f"Gave up after {item.attempts} attempts: {exc}", now)
+        else:
+            delay = exc.retry_after if exc.retry_after is not None else self.retry.delay(item.attempts)
+            if exc.retry_after is not None and sub.channel == "telegram":
+                self.pacer.pause(exc.retry_after, sub.address)
+            log.info("delivery to %s failed (%s); retrying in %.0f s", sub.name, exc, delay)
+            self.outbox.mark_retry(item.id, now + timedelta(seconds=delay), str(exc))

@@ -1,0 +1,119 @@
+"""Schema migrations (sqlite-utils Migrations). Append new ones; never edit an applied one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("presswatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Accounts with their state and pending candidate, transitions, polls."""
+    db.executescript(
+        """
+        CREATE TABLE accounts (
+            pk INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            account_id TEXT,
+            handle TEXT NOT NULL,
+            listed_handle TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',
+            source TEXT NOT NULL,
+            owner_telegram_id INTEGER,
+            watched INTEGER NOT NULL DEFAULT 1,
+            added_at TEXT NOT NULL,
+            availability TEXT,
+            protected INTEGER NOT NULL DEFAULT 0,
+            withheld_in TEXT NOT NULL DEFAULT '[]',
+            state_since TEXT,
+            pending_state TEXT,
+            pending_count INTEGER NOT NULL DEFAULT 0,
+            pending_first_seen TEXT
+        );
+        CREATE UNIQUE INDEX accounts_platform_id ON accounts (platform, account_id)
+            WHERE account_id IS NOT NULL;
+        CREATE UNIQUE INDEX accounts_listed ON accounts (platform, lower(listed_handle));
+        CREATE TABLE transitions (
+            id INTEGER PRIMARY KEY,
+            account_pk INTEGER NOT NULL REFERENCES accounts(pk),
+            kind TEXT NOT NULL,
+            countries TEXT NOT NULL DEFAULT '[]',
+            withheld_in TEXT NOT NULL DEFAULT '[]',
+            availability TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            previous_handle TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            first_seen_at TEXT NOT NULL,
+            confirmed_at TEXT NOT NULL,
+            previous_since TEXT,
+            evidence TEXT NOT NULL,
+            evidence_sha256 TEXT NOT NULL
+        );
+        CREATE INDEX transitions_account ON transitions (account_pk, id);
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            requests INTEGER NOT NULL DEFAULT 0,
+            accounts_ok INTEGER NOT NULL DEFAULT 0,
+            accounts_failed INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            rate_remaining INTEGER,
+            rate_reset_at TEXT
+        );
+        """
+    )
+
+
+@migrations()
+def m002_delivery(db: Database) -> None:
+    """Subscribers, operator notices and the outbox."""
+    db.executescript(
+        """
+        CREATE TABLE subscribers (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            address TEXT NOT NULL,
+            countries TEXT NOT NULL DEFAULT '[]',
+            events TEXT NOT NULL DEFAULT '["restricted", "restored"]',
+            tags TEXT NOT NULL DEFAULT '[]',
+            accounts TEXT NOT NULL DEFAULT '[]',
+            operator INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE notices (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            condition TEXT,
+            summary TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL,
+            resolved_at TEXT
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+            transition_id INTEGER REFERENCES transitions(id),
+            notice_id INTEGER REFERENCES notices(id),
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            last_error TEXT
+        );
+        CREATE UNIQUE INDEX outbox_transition ON outbox (transition_id, subscriber_id)
+            WHERE transition_id IS NOT NULL;
+        CREATE UNIQUE INDEX outbox_notice ON outbox (notice_id, subscriber_id)
+            WHERE notice_id IS NOT NULL;
+        CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+        """
+    )

@@ -1,0 +1,215 @@
+"""One poll cycle: read every watched account in batches, detect, record with evidence."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.detect import detect
+from bot.models import NoticeKind, Observation
+from bot.outbox import Outbox
+from bot.ratelimit import SlidingWindow
+from bot.store import Outcome, Store, Watched
+from watchers.base import AppAuthError, BatchResult, RateInfo, RateLimited, Watcher, WatcherError
+
+log = logging.getLogger("presswatch.monitor")
+
+STALE_AFTER_INTERVALS = 3
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one cycle did: requests made, accounts read or not, transitions recorded, errors."""
+
+    started_at: datetime
+    requests: int = 0
+    ok: int = 0
+    failed: int = 0
+    transitions: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    rate: RateInfo | None = None
+    aborted: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    by: str  # "ids" or "handles"
+    keys: tuple[str, ...]
+    accounts: dict[str, Watched]
+
+
+def plan_batches(watched: Sequence[Watched], size: int) -> list[Batch]:
+    """Known ids are polled by id (they survive renames); the rest by handle, ``size`` a request."""
+    by_id = [w for w in watched if w.account.account_id]
+    by_handle = [w for w in watched if not w.account.account_id]
+    batches = []
+    for i in range(0, len(by_id), size):
+        chunk = by_id[i : i + size]
+        batches.append(Batch("ids", tuple(w.account.account_id or "" for w in chunk),
+                             {w.account.account_id or "": w for w in chunk}))
+    for i in range(0, len(by_handle), size):
+        chunk = by_handle[i : i + size]
+        batches.append(Batch("handles", tuple(w.account.handle for w in chunk),
+                             {w.account.handle.casefold(): w for w in chunk}))
+    return batches
+
+
+class Monitor:
+    """Runs poll cycles; ``run_cycle`` never raises for a platform failure, it reports it."""
+
+    def __init__(
+        self,
+        store: Store,
+        watcher: Watcher,
+        limiter: SlidingWindow,
+        *,
+        confirmations: int,
+        poll_interval: float,
+        clock: Callable[[], datetime],
+        max_rate_wait: float = 900.0,
+        on_recorded: Callable[[list[int]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.outbox = Outbox(store.db)
+        self.watcher = watcher
+        self.limiter = limiter
+        self.confirmations = confirmations
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.max_rate_wait = max_rate_wait
+        self.on_recorded = on_recorded
+
+    async def run_cycle(self, now: datetime) -> CycleReport:
+        """Poll every watched account once and record what changed."""
+        report = CycleReport(started_at=now)
+        watched = self.store.watched(self.watcher.platform)
+        poll_id = self.store.start_poll(now)
+        known_ids = {w.account.account_id: w.account.pk for w in watched if w.account.account_id}
+        batches = plan_batches(watched, self.watcher.batch_size)
+        for index, batch in enumerate(batches):
+            result = await self._fetch(batch, report)
+            if result is None:
+                report.failed += len(batch.keys)
+                if report.aborted:
+                    report.failed += sum(len(rest.keys) for rest in batches[index + 1 :])
+                    break
+                continue
+            self._record(batch, result, known_ids, report)
+        finished = self.clock()
+        reset = report.rate.reset_at if report.rate else None
+        self.store.finish_poll(
+            poll_id, finished, requests=report.requests, ok=report.ok, failed=report.failed,
+            error="; ".join(report.errors) or None,
+            rate_remaining=report.rate.remaining if report.rate else None,
+            rate_reset_at=datetime.fromtimestamp(reset, UTC) if reset else None,
+        )
+        self._health(report, finished)
+        log.info("cycle: %d requests, %d accounts read, %d not read, %d transitions",
+                 report.requests, report.ok, report.failed, len(report.transitions))
+        return report
+
+    async def _fetch(self, batch: Batch, report: CycleReport) -> BatchResult | None:
+        """One batch, waiting out rate limits; None when it could not be read (no observation)."""
+        for _attempt in range(3):
+            await self.limiter.acquire()
+            report.requests += 1
+            try:
+                if batch.by == "ids":
+                    result = await self.watcher.lookup_ids(batch.keys)
+                else:
+                    result = await self.watcher.lookup_handles(batch.keys)
+            except RateLimited as exc:
+                if not self._wait_out(exc, report):
+                    return None
+                continue
+            except AppAuthError as exc:
+                report.errors.append(f"X refused presswatch's credentials (HTTP {exc.status}): {exc}")
+                report.aborted = "auth"
+                return None
+            except WatcherError as exc:
+                report.errors.append(f"{type(exc).__name__}: {exc}")
+                return None
+            report.rate = result.rate or report.rate
+            if result.rate and result.rate.remaining == 0 and result.rate.reset_at:
+                self.limiter.block_until(result.rate.reset_at)
+            return result
+        report.errors.append("rate limited three times in a row")
+        return None
+
+    def _wait_out(self, exc: RateLimited, report: CycleReport) -> bool:
+        """After a 429: block the limiter until the reset; False when the cycle must give up."""
+        if exc.usage_cap:
+            report.errors.append(f"X usage cap exhausted: {exc}")
+            report.aborted = "usage_cap"
+            return False
+        reset = exc.reset_at if exc.reset_at is not None else self._unix(self.clock()) + 60
+        if reset - self._unix(self.clock()) > self.max_rate_wait:
+            report.errors.append("rate limited until a reset too far away")
+            report.aborted = "rate_limit"
+            return False
+        log.warning("rate limited by X: resuming after the reset")
+        self.limiter.block_until(reset)
+        return True
+
+    @staticmethod
+    def _unix(moment: datetime) -> float:
+        return moment.timestamp()
+
+    def _record(self, batch: Batch, result: BatchResult, known_ids: dict[str | None, int],
+                report: CycleReport) -> None:
+        outcomes = []
+        for observation in result.observations:
+            watched = self._match(batch, observation, known_ids)
+            if watched is None:
+                continue
+            verdict = detect(watched.state, observation, watched.pending, self.confirmations)
+            outcomes.append(Outcome(watched, observation, verdict))
+        report.ok += len(outcomes)
+        report.failed += len(batch.keys) - len(outcomes)
+        written = self.store.record(outcomes, self.clock())
+        if written:
+            report.transitions.extend(written)
+            if self.on_recorded:
+                self.on_recorded(written)
+
+    def _match(self, batch: Batch, observation: Observation, known_ids: dict[str | None, int]) -> Watched | None:
+        key = observation.requested if batch.by == "ids" else observation.requested.casefold()
+        watched = batch.accounts.get(key)
+        if watched is None:
+            log.warning("an answer for %r matched no request; ignored", observation.requested)
+            return None
+        owner = known_ids.get(observation.account_id)
+        if observation.account_id and owner is not None and owner != watched.account.pk:
+            log.warning("@%s is the same X account as another watched entry; polled there", watched.account.handle)
+            return None
+        if observation.account_id:
+            known_ids[observation.account_id] = watched.account.pk
+        return watched
+
+    def _health(self, report: CycleReport, now: datetime) -> None:
+        """Raise or clear operator alerts about presswatch's own access to X."""
+        if report.aborted == "auth":
+            self.outbox.notify_operators(NoticeKind.X_AUTH, "X refused presswatch's credentials",
+                                         "; ".join(report.errors), now, condition="x_auth")
+        elif report.aborted == "usage_cap":
+            self.outbox.notify_operators(NoticeKind.X_USAGE_CAP, "X usage cap or credits exhausted",
+                                         "; ".join(report.errors), now, condition="x_usage_cap")
+        if report.ok:
+            for condition in ("x_auth", "x_usage_cap", "stale"):
+                self.outbox.resolve(condition, "presswatch is reading X again", now)
+            return
+        self.check_stale(now)
+
+    def check_stale(self, now: datetime) -> None:
+        """Alert the operators when no poll has succeeded for three intervals."""
+        last = self.store.last_poll(successful=True)
+        since = datetime.fromisoformat(last["finished_at"]) if last else None
+        if since is None:
+            first = self.store.rows("SELECT min(started_at) AS at FROM polls")[0]["at"]
+            since = datetime.fromisoformat(first) if first else now
+        if now - since >= timedelta(seconds=STALE_AFTER_INTERVALS * self.poll_interval):
+            self.outbox.notify_operators(
+                NoticeKind.STALE, "No successful poll of X for three intervals",
+                f"The last successful poll finished at {since.isoformat()}.", now, condition="stale")
