@@ -9,7 +9,9 @@ from collections.abc import Iterable
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that log URLs or headers carrying tokens (httpx logs Telegram URLs with the bot token;
 # tweepy logs request headers with the bearer token at DEBUG).
-_QUIET = ("httpx", "httpcore", "tweepy", "urllib3", "requests_oauthlib", "oauthlib", "telegram", "apscheduler")
+_QUIET = (
+    "httpx", "httpcore", "tweepy", "urllib3", "requests_oauthlib", "oauthlib", "telegram", "apscheduler", "mail.log",
+)
 _TELEGRAM_TOKEN = re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}")
 
 
@@ -55,3 +57,5 @@ def setup(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" is the no-overlap rule working, not a fault.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

@@ -17,6 +17,7 @@ from watchers.base import AppAuthError, BatchResult, RateInfo, RateLimited, Watc
 log = logging.getLogger("presswatch.monitor")
 
 STALE_AFTER_INTERVALS = 3
+STALE_FLOOR = 60.0  # seconds: with very short intervals, three missed polls is noise, not an outage
 
 
 @dataclass(slots=True)
@@ -189,27 +190,34 @@ class Monitor:
         return watched
 
     def _health(self, report: CycleReport, now: datetime) -> None:
-        """Raise or clear operator alerts about presswatch's own access to X."""
-        if report.aborted == "auth":
-            self.outbox.notify_operators(NoticeKind.X_AUTH, "X refused presswatch's credentials",
-                                         "; ".join(report.errors), now, condition="x_auth")
-        elif report.aborted == "usage_cap":
-            self.outbox.notify_operators(NoticeKind.X_USAGE_CAP, "X usage cap or credits exhausted",
-                                         "; ".join(report.errors), now, condition="x_usage_cap")
+        """Clear health alerts after a good cycle; after a bad one, alert if the failure has persisted."""
         if report.ok:
             for condition in ("x_auth", "x_usage_cap", "stale"):
                 self.outbox.resolve(condition, "presswatch is reading X again", now)
             return
-        self.check_stale(now)
+        self.check_stale(now, cause=report.aborted, errors=report.errors)
 
-    def check_stale(self, now: datetime) -> None:
-        """Alert the operators when no poll has succeeded for three intervals."""
+    def check_stale(self, now: datetime, *, cause: str | None = None, errors: Sequence[str] = ()) -> None:
+        """Alert the operators when no poll has succeeded for three intervals (at least a minute), with the cause.
+
+        One failed poll alerts no one: X's API is flaky, and a false alarm teaches people to ignore alerts.
+        """
         last = self.store.last_poll(successful=True)
         since = datetime.fromisoformat(last["finished_at"]) if last else None
         if since is None:
             first = self.store.rows("SELECT min(started_at) AS at FROM polls")[0]["at"]
             since = datetime.fromisoformat(first) if first else now
-        if now - since >= timedelta(seconds=STALE_AFTER_INTERVALS * self.poll_interval):
-            self.outbox.notify_operators(
-                NoticeKind.STALE, "No successful poll of X for three intervals",
-                f"The last successful poll finished at {since.isoformat()}.", now, condition="stale")
+        if now - since < timedelta(seconds=max(STALE_FLOOR, STALE_AFTER_INTERVALS * self.poll_interval)):
+            return
+        detail = f"No successful poll since {since.isoformat()}."
+        if errors:
+            detail += f" Last errors: {'; '.join(errors)}"
+        if cause == "auth":
+            self.outbox.notify_operators(NoticeKind.X_AUTH, "X keeps refusing presswatch's credentials",
+                                         detail, now, condition="x_auth")
+        elif cause == "usage_cap":
+            self.outbox.notify_operators(NoticeKind.X_USAGE_CAP, "X usage cap or credits exhausted",
+                                         detail, now, condition="x_usage_cap")
+        else:
+            self.outbox.notify_operators(NoticeKind.STALE, "No successful poll of X for three intervals",
+                                         detail, now, condition="stale")

@@ -56,8 +56,9 @@ class PollSchedule:
                                    max_instances=1, coalesce=True)
         self.scheduler.start()
 
-    def _wrap(self, job: Callable[[datetime], object]) -> Callable[[], None]:
-        def run() -> None:
+    def _wrap(self, job: Callable[[datetime], object]) -> Callable[[], Awaitable[None]]:
+        # A coroutine, so APScheduler runs it on the loop, not in a worker thread (SQLite is per-thread).
+        async def run() -> None:
             try:
                 job(self.clock())
             except Exception:

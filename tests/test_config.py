@@ -1,0 +1,427 @@
+"""The config loader: models, ${VAR}s, durations, and problems named by path and line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import (
+    Config,
+    ConfigError,
+    Problem,
+    format_duration,
+    load_config,
+    parse_duration,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {"X_BEARER_TOKEN": "x-token-1234", "TELEGRAM_BOT_TOKEN": "123:tg-token", "SMTP_PASSWORD": "smtp-pw-987"}
+BASE = """\
+version: 1
+database: presswatch.db
+x:
+  bearer_token: ${X_BEARER_TOKEN}
+watchlist:
+  - handle: MahirZeynalov
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
+    """Write a config file and return its path."""
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[Problem]:
+    """The problems load_config reports for ``text``."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), ENV if env is None else env)
+    return caught.value.problems
+
+
+def load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Config:
+    """A valid config from ``text``."""
+    return load_config(write(tmp_path, text), ENV if env is None else env)
+
+
+BAD = [
+    ("unknown_top_key", BASE + "alerts: []\n", "alerts", "unknown key (a typo? known keys: version,", 7),
+    ("missing_x", "version: 1\ndatabase: a.db\nwatchlist: []\n", "x", "required key is missing", None),
+    (
+        "missing_token",
+        BASE.replace("  bearer_token: ${X_BEARER_TOKEN}", "  timeout: 5s"),
+        "x.bearer_token",
+        "required key is missing",
+        3,
+    ),
+    (
+        "too_many_confirmations",
+        BASE + "detection: {confirmations: 11}\n",
+        "detection.confirmations",
+        "less than or equal to 10",
+        7,
+    ),
+    ("version_2", BASE.replace("version: 1", "version: 2"), "version", "Input should be 1", 1),
+    ("x_not_mapping", "version: 1\ndatabase: a.db\nx: 5\nwatchlist: []\n", "x", "expected a mapping", 3),
+    (
+        "duplicate_key",
+        BASE.replace("x:\n", "x:\n  timeout: 5s\n  timeout: 6s\n"),
+        "x.timeout",
+        "duplicate key (first at line 4)",
+        5,
+    ),
+    (
+        "duplicate_handle",
+        BASE + "  - handle: '@mahirzeynalov'\n",
+        "watchlist.1.handle",
+        "duplicate: '@mahirzeynalov' is already watchlist.0",
+        7,
+    ),
+    ("bad_handle", BASE + "  - handle: not a handle\n", "watchlist.1.handle", "is not an X handle", 7),
+    ("bad_tag", BASE + "    tags: [ok, Bad Tag]\n", "watchlist.0.tags.1", "'Bad Tag' is not a tag", 7),
+    (
+        "watchlist_missing",
+        BASE.replace("watchlist:\n  - handle: MahirZeynalov\n", ""),
+        "watchlist",
+        "required key is missing",
+        None,
+    ),
+]
+X_BAD = [
+    ("poll_interval: 10x", "x.poll_interval", "'10x' is not a duration (use 30s, 10m, 1h or seconds)"),
+    ("poll_interval: 0", "x.poll_interval", "above zero"),
+    ("api_base_url: ftp://x.example", "x.api_base_url", "is not an http:// or https:// URL"),
+    ("rate_limit: {requests: 0, per: 15m}", "x.rate_limit.requests", "greater than 0"),
+    ("rate_limit: {requests: 5}", "x.rate_limit.per", "required key is missing"),
+    ("polling: 10m", "x.polling", "known keys: bearer_token, api_base_url, poll_interval, jitter"),
+]
+SUBSCRIBER_BAD = [
+    (
+        "email: desk@example.org\n    countries: [tr, TRK]",
+        "subscribers.1.countries.1",
+        "'TRK' is not an ISO 3166 alpha-2 code",
+        15,
+    ),
+    (
+        "email: desk@example.org\n    events: [restricted, withdrawn]",
+        "subscribers.1.events.1",
+        "'withdrawn' is not an event kind or group: use restricted, restored, other, withheld",
+        15,
+    ),
+    ("email: desk@example.org\n    events: []", "subscribers.1.events", "at least one", 15),
+    ("email: not an address", "subscribers.1.email", "is not an email address", 14),
+    ("email: desk@example.org\n    telegram_chat: 5", "subscribers.1", "exactly one of email or telegram_chat", 13),
+    ("countries: [TR]", "subscribers.1", "exactly one of email or telegram_chat", 13),
+    ("telegram_chat: -100123", "subscribers.1.telegram_chat", "needs a telegram section", 14),
+    ("email: desk@example.org\n    tags: ['#x']", "subscribers.1.tags.0", "is not a tag", 15),
+    (
+        "email: desk@example.org\n    country: [TR]",
+        "subscribers.1.country",
+        "unknown key (a typo? known keys: name, email, telegram_chat, countries, events, tags)",
+        15,
+    ),
+    (
+        "email: x@example.org\n  - name: ' ok '\n    email: y@example.org",
+        "subscribers.2.name",
+        "duplicate: ' ok ' is already subscribers.0",
+        15,
+    ),
+    ("email: x@example.org\n  - name: ''\n    email: y@example.org", "subscribers.2.name", "must not be empty", 15),
+]
+EMAIL = "email:\n  host: smtp.example.org\n  from: alerts@example.org\n"
+
+
+@pytest.mark.parametrize(("text", "path", "message", "line"), [case[1:] for case in BAD], ids=[c[0] for c in BAD])
+def test_each_bad_value_is_named_by_path_and_line(
+    tmp_path: Path, text: str, path: str, message: str, line: int | None
+) -> None:
+    found = {problem.path: problem for problem in problems(tmp_path, text)}
+    assert path in found, found
+    assert message in found[path].message
+    assert found[path].line == line
+
+
+@pytest.mark.parametrize(("setting", "path", "message"), X_BAD)
+def test_bad_x_settings_are_reported_at_their_key(tmp_path: Path, setting: str, path: str, message: str) -> None:
+    text = BASE.replace("x:\n", f"x:\n  {setting}\n")
+    (problem,) = problems(tmp_path, text)
+    assert (problem.path, problem.line) == (path, 4)
+    assert message in problem.message
+
+
+@pytest.mark.parametrize(("body", "path", "message", "line"), SUBSCRIBER_BAD)
+def test_bad_subscribers_are_reported_at_their_key(
+    tmp_path: Path, body: str, path: str, message: str, line: int
+) -> None:
+    text = BASE + EMAIL + "subscribers:\n  - name: ok\n    email: a@example.org\n  - name: Desk\n    " + body + "\n"
+    found = {problem.path: problem for problem in problems(tmp_path, text)}
+    assert (path, line) in {(problem.path, problem.line) for problem in found.values()}, found
+    assert message in found[path].message
+
+
+@pytest.mark.parametrize(
+    ("section", "path", "message", "line"),
+    [
+        ("email:\n  host: smtp.example.org\n", "email.from", "required key is missing", 7),
+        (EMAIL.replace("alerts@example.org", "nobody"), "email.from", "'nobody' is not a mailbox", 9),
+        (EMAIL + "  security: ssl\n", "email.security", "'starttls', 'tls' or 'none'", 10),
+        (EMAIL + "  port: 70000\n", "email.port", "less than or equal to 65535", 10),
+        ("telegram:\n  bot_token: 123:abc\n  self_service: maybe\n", "telegram.self_service", "'verify'", 9),
+        (
+            "telegram:\n  bot_token: 123:abc\n  rate_limit: {per_chat_per_second: 0}\n",
+            "telegram.rate_limit.per_chat_per_second",
+            "greater than 0",
+            9,
+        ),
+        (
+            "telegram:\n  bot_token: 123:abc\n  rate_limit: {burst: 3}\n",
+            "telegram.rate_limit.burst",
+            "known keys: overall_per_second, per_chat_per_second, group_per_minute",
+            9,
+        ),
+        ("operators:\n  - name: me\n", "operators.0", "exactly one of email or telegram_chat", 8),
+        ("operators:\n  - email: ops@example.org\n", "operators.0.email", "needs a email section", 8),
+        ("templates: nowhere\n", "templates", "does not exist", 7),
+        ("delivery:\n  retry_max: soon\n", "delivery.retry_max", "'soon' is not a duration", 8),
+    ],
+)
+def test_bad_optional_sections_are_reported_at_their_key(
+    tmp_path: Path, section: str, path: str, message: str, line: int
+) -> None:
+    (problem,) = problems(tmp_path, BASE + section)
+    assert (problem.path, problem.line) == (path, line)
+    assert message in problem.message
+
+
+def test_problem_reads_as_path_message_and_line() -> None:
+    problem = Problem("subscribers.2.countries.0", "'TRK' is not an ISO 3166 alpha-2 code", 41)
+    assert str(problem) == "subscribers.2.countries.0: 'TRK' is not an ISO 3166 alpha-2 code (line 41)"
+    assert str(Problem("", "file not found: c.yaml")) == "(file): file not found: c.yaml"
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = BASE.replace("x:\n", "x:\n  poll_interval: 10x\n  colour: red\n") + (
+        "  - handle: not valid!\nsubscribers:\n  - name: Press desk\n    telegram_chat: 1\n    countries: [TRK]\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), {})
+    found = [(problem.path, problem.line) for problem in caught.value.problems]
+    assert found == [
+        ("x.poll_interval", 4),
+        ("x.colour", 5),
+        ("x.bearer_token", 6),
+        ("watchlist.1.handle", 9),
+        ("subscribers.0.telegram_chat", 12),
+        ("subscribers.0.countries.0", 13),
+    ]
+    assert str(caught.value).splitlines() == [str(problem) for problem in caught.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("version: 1\nx: [unclosed\n", "invalid YAML", 3),
+        ("version: 1\n  bad: indent\n", "invalid YAML", 2),
+        ("- a\n- b\n", "expected a mapping (version: 1, database: ..., ...); found a list", 1),
+        ("", "the file is empty", 1),
+        ("version: 1\n---\nversion: 1\n", "invalid YAML", 2),
+    ],
+)
+def test_a_file_that_is_not_a_config_is_one_problem(tmp_path: Path, text: str, message: str, line: int) -> None:
+    (problem,) = problems(tmp_path, text)
+    assert problem.path == ""
+    assert message in problem.message
+    assert problem.line == line
+
+
+def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "absent.yaml", ENV)
+    assert str(caught.value) == f"(file): file not found: {tmp_path / 'absent.yaml'}"
+
+
+def test_the_example_config_validates() -> None:
+    config = load_config(ROOT / "config.example.yaml", ENV)
+    assert config.database == ROOT / "presswatch.db"
+    assert [entry.handle for entry in config.watchlist] == ["MahirZeynalov"]
+    desk, channel = config.subscribers
+    assert (desk.email, desk.countries, desk.events) == ("desk@example.org", ["TR", "IN"], ["restricted", "restored"])
+    assert channel.telegram_chat == -1001234567890
+    assert config.operators[0].telegram_chat == 11111111
+    assert config.email is not None and config.email.from_ == "presswatch <alerts@example.org>"
+    assert sorted(config.secrets()) == sorted(ENV.values())
+
+
+def test_env_vars_are_substituted_inside_strings_and_dollar_dollar_escapes(tmp_path: Path) -> None:
+    text = BASE + "  - handle: ${HANDLE}\nsubscribers:\n  - name: Cost $${X} for ${WHO}\n    email: a@b.org\n" + EMAIL
+    config = load(tmp_path, text, {**ENV, "HANDLE": "@Someone", "WHO": "desk"})
+    assert config.watchlist[1].handle == "Someone"
+    assert config.subscribers[0].name == "Cost ${X} for desk"
+    assert config.x.bearer_token.get_secret_value() == ENV["X_BEARER_TOKEN"]
+
+
+def test_env_defaults_to_the_process_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", "from-os-environ")
+    config = load_config(write(tmp_path, BASE))
+    assert config.secrets() == ["from-os-environ"]
+
+
+def test_a_missing_env_var_is_a_problem_at_its_key(tmp_path: Path) -> None:
+    text = BASE.replace("${X_BEARER_TOKEN}", "Bearer ${X_BEARER_TOKEN}")
+    (problem,) = problems(tmp_path, text, {})
+    assert str(problem) == "x.bearer_token: environment variable X_BEARER_TOKEN is not set (line 4)"
+
+
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [
+        ("x:\n  bearer_token: ${X_BEARER_TOKEN}\n  bearer_tokn: s3cret-value\n", {"X_BEARER_TOKEN": "  "}),
+        ("x:\n  bearer_token: {s3cret-value: 1}\n", {}),
+        ("x:\n  bearer_token: [s3cret-value]\n", {}),
+        ("x:\n  bearer_token: ${T}\nemail:\n  host: h\n  from: ${T}\n", {"T": "s3cret-value"}),
+        ("x:\n  bearer_token: ${T}\nwatchlist:\n  - handle: ${T}\n", {"T": "s3cret-value"}),
+        (
+            "x:\n  bearer_token: ${T}\nemail: {host: h, from: a@b.org, password: ${T}, port: ${T}}\n",
+            {"T": "s3cret-value"},
+        ),
+        ("x:\n  bearer_token: 's3cret-value\n", {}),
+    ],
+)
+def test_a_secret_never_appears_in_a_problem(tmp_path: Path, text: str, env: dict[str, str]) -> None:
+    found = problems(tmp_path, "version: 1\ndatabase: a.db\n" + text, env)
+    assert found
+    assert all("s3cret-value" not in str(problem) for problem in found), found
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (30, 30.0),
+        (2.5, 2.5),
+        ("90", 90.0),
+        ("30s", 30.0),
+        ("10m", 600.0),
+        ("1h", 3600.0),
+        ("2d", 172800.0),
+        ("500ms", 0.5),
+        ("1h30m", 5400.0),
+        ("1h 30m", 5400.0),
+        ("1.5m", 90.0),
+    ],
+)
+def test_durations_parse_to_seconds(value: object, seconds: float) -> None:
+    assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["10x", "", "m", "1 0s", "-5s", True, None, [1], "10M"])
+def test_bad_durations_say_how_to_write_one(value: object) -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize("value", [0, -1, "0s", float("inf")])
+def test_durations_must_be_above_zero(value: object) -> None:
+    with pytest.raises(ValueError, match="above zero"):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(600, "10m"), (5400, "1h30m"), (45, "45s"), (0.5, "500ms"), (90061, "1d1h1m1s"), (0, "0s")],
+)
+def test_durations_format_back(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+    if seconds:
+        assert parse_duration(text) == seconds
+
+
+def test_defaults_fill_every_optional_section(tmp_path: Path) -> None:
+    config = load(tmp_path, BASE)
+    assert (config.x.poll_interval, config.x.timeout, config.x.jitter_seconds) == (600.0, 30.0, 30.0)
+    assert (config.x.rate_limit.requests, config.x.rate_limit.per) == (300, 900.0)
+    assert config.x.api_base_url == "https://api.x.com"
+    assert config.detection.confirmations == 2
+    assert (config.telegram, config.email, config.templates) == (None, None, None)
+    assert (config.subscribers, config.operators) == ([], [])
+    assert (config.delivery.retry_initial, config.delivery.retry_max, config.delivery.give_up_after) == (
+        5.0,
+        900.0,
+        86400.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("x", "jitter"), [("poll_interval: 60", 6.0), ("jitter: 2s", 2.0), ("poll_interval: 1h", 30.0)]
+)
+def test_jitter_defaults_to_a_tenth_of_the_interval_capped_at_30s(tmp_path: Path, x: str, jitter: float) -> None:
+    assert load(tmp_path, BASE.replace("x:\n", f"x:\n  {x}\n")).x.jitter_seconds == jitter
+
+
+def test_base_urls_lose_their_trailing_slash(tmp_path: Path) -> None:
+    text = BASE.replace("x:\n", "x:\n  api_base_url: http://127.0.0.1:8080/\n")
+    text += "telegram:\n  bot_token: 123:abc\n  api_base_url: http://127.0.0.1:9090/bot/\n"
+    config = load(tmp_path, text)
+    assert config.x.api_base_url == "http://127.0.0.1:8080"
+    assert config.telegram is not None and config.telegram.api_base_url == "http://127.0.0.1:9090/bot"
+
+
+@pytest.mark.parametrize(
+    "handle", ["MahirZeynalov", "@MahirZeynalov", "https://x.com/MahirZeynalov", "twitter.com/MahirZeynalov/"]
+)
+def test_handles_are_normalised(tmp_path: Path, handle: str) -> None:
+    config = load(tmp_path, BASE.replace("handle: MahirZeynalov", f"handle: '{handle}'\n    tags: [Journalist]"))
+    assert (config.watchlist[0].handle, config.watchlist[0].tags) == ("MahirZeynalov", ["journalist"])
+
+
+def test_countries_are_normalised_and_norway_stays_a_country(tmp_path: Path) -> None:
+    text = BASE + "subscribers:\n  - name: Desk\n    email: d@example.org\n    countries: [tr, In, NO, xx]\n" + EMAIL
+    assert load(tmp_path, text).subscribers[0].countries == ["TR", "IN", "NO", "XX"]
+
+
+def test_relative_paths_are_resolved_against_the_config_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    (folder / "mytemplates").mkdir(parents=True)
+    path = write(folder, BASE.replace("presswatch.db", "data/pw.db") + "templates: mytemplates\n")
+    config = load_config(path, ENV)
+    assert config.database == folder / "data" / "pw.db"
+    assert config.templates == folder / "mytemplates"
+
+
+def test_absolute_paths_are_kept(tmp_path: Path) -> None:
+    config = load(tmp_path, BASE.replace("presswatch.db", str(tmp_path / "abs.db")))
+    assert config.database == tmp_path / "abs.db"
+
+
+def test_config_is_frozen(tmp_path: Path) -> None:
+    config = load(tmp_path, BASE)
+    with pytest.raises(ValidationError):
+        config.x.poll_interval = 5  # type: ignore[misc]
+
+
+def test_cross_checks_also_guard_direct_construction() -> None:
+    data = {
+        "version": 1,
+        "database": "a.db",
+        "x": {"bearer_token": "t", "timeout": "never"},
+        "watchlist": [{"handle": "a"}, {"handle": "A"}],
+    }
+    with pytest.raises(ValidationError) as caught:
+        Config.model_validate(data)
+    assert [error["loc"] for error in caught.value.errors()] == [("x", "timeout"), ("watchlist", 1, "handle")]
+
+
+def test_email_from_can_be_set_by_field_name() -> None:
+    config = Config.model_validate(
+        {
+            "version": 1,
+            "database": "a.db",
+            "x": {"bearer_token": "t"},
+            "watchlist": [],
+            "email": {"host": "h", "from_": "a@example.org"},
+        }
+    )
+    assert config.email is not None and config.email.from_ == "a@example.org"

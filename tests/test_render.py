@@ -1,0 +1,295 @@
+"""Alerts in words: every event kind, escaping, Telegram's limit, overrides and strict templates."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+
+from bot.models import EventKind, Notice, NoticeKind, Transition
+from bot.render import (
+    TELEGRAM_LIMIT,
+    Renderer,
+    format_utc,
+    humanize_duration,
+    utf16_units,
+    visible_text,
+)
+
+CONFIRMED = datetime(2021, 2, 1, 14, 5, tzinfo=UTC)
+SHA = "0123456789abcdef" + "f" * 48
+TELEGRAM_TAGS = {"b", "i", "u", "s", "a", "code", "pre", "blockquote", "tg-spoiler"}
+HOSTILE_NAME = "<b>x</b> & \u200fעברית 🙂"
+
+
+def transition(kind: EventKind = EventKind.WITHHELD, **changes: object) -> Transition:
+    base = Transition(
+        id=7,
+        account_pk=1,
+        platform="x",
+        account_id="1234567890",
+        handle="MahirZeynalov",
+        name="Mahir Zeynalov",
+        kind=kind,
+        countries=("IN",),
+        withheld_in=("IN",),
+        previous_handle="MahirZeynalov",
+        first_seen_at=CONFIRMED - timedelta(minutes=10),
+        confirmed_at=CONFIRMED,
+        evidence_sha256=SHA,
+        tags=("journalist", "turkey"),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def renderer() -> Renderer:
+    return Renderer()
+
+
+class TelegramChecker(HTMLParser):
+    """Fails on tags outside Telegram's subset and on tags that do not nest properly."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        assert tag in TELEGRAM_TAGS, f"<{tag}> is not allowed in Telegram HTML"
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack}"
+        self.stack.pop()
+
+
+def assert_valid_telegram(markup: str) -> None:
+    checker = TelegramChecker()
+    checker.feed(markup)
+    checker.close()
+    assert checker.stack == []
+    assert 0 < len(visible_text(markup)) < TELEGRAM_LIMIT
+    assert utf16_units(markup) < TELEGRAM_LIMIT
+
+
+KIND_CASES = [
+    (EventKind.WITHHELD, {}, "@MahirZeynalov is now withheld in India (IN)"),
+    (EventKind.UNWITHHELD, {"countries": ("TR",)}, "@MahirZeynalov is no longer withheld in Turkey (TR)"),
+    (EventKind.SUSPENDED, {}, "@MahirZeynalov has been suspended"),
+    (EventKind.UNSUSPENDED, {}, "@MahirZeynalov is no longer suspended"),
+    (EventKind.DEACTIVATED, {}, "@MahirZeynalov can no longer be found (deactivated or deleted)"),
+    (EventKind.REACTIVATED, {}, "@MahirZeynalov is back (reactivated)"),
+    (EventKind.PROTECTED, {}, "@MahirZeynalov is now protected"),
+    (EventKind.UNPROTECTED, {}, "@MahirZeynalov is no longer protected"),
+    (EventKind.RENAMED, {"previous_handle": "OldName"}, "@OldName renamed to @MahirZeynalov"),
+]
+
+
+def test_every_event_kind_has_a_case() -> None:
+    assert {kind for kind, _, _ in KIND_CASES} == set(EventKind)
+
+
+@pytest.mark.parametrize(("kind", "changes", "sentence"), KIND_CASES, ids=[k for k, _, _ in KIND_CASES])
+def test_it_says_what_happened_in_every_format(
+    renderer: Renderer, kind: EventKind, changes: dict[str, object], sentence: str
+) -> None:
+    message = renderer.alert(transition(kind, **changes))
+    assert sentence in message.text
+    actor, _, rest = sentence.partition(" ")
+    for markup in (message.html, message.telegram_html):
+        assert f"<b>{actor}</b> {rest}" in markup
+    assert_valid_telegram(message.telegram_html)
+
+
+@pytest.mark.parametrize(
+    ("countries", "phrase"),
+    [
+        (("IN",), "withheld in India (IN)"),
+        (("TR", "IN"), "withheld in India (IN) and Turkey (TR)"),
+        (("RU", "IN", "TR"), "withheld in India (IN), Russia (RU) and Turkey (TR)"),
+        (("CI",), "withheld in Côte d'Ivoire (CI)"),
+        (("XX",), "withheld in all countries"),
+    ],
+)
+def test_it_names_the_countries_added(renderer: Renderer, countries: tuple[str, ...], phrase: str) -> None:
+    message = renderer.alert(transition(countries=countries, withheld_in=countries))
+    assert f"is now {phrase}" in message.text
+    assert phrase.replace("'", "&#39;") in message.telegram_html
+
+
+def test_it_lists_the_full_withheld_set_or_none(renderer: Renderer) -> None:
+    withheld = renderer.alert(transition(countries=("TR",), withheld_in=("IN", "TR")))
+    assert "Withheld in: India (IN), Turkey (TR)" in withheld.text
+    lifted = renderer.alert(transition(EventKind.UNWITHHELD, countries=("IN",), withheld_in=()))
+    assert "Withheld in: none" in lifted.text
+    assert "<b>Withheld in:</b> none" in lifted.telegram_html
+
+
+def test_subject_is_one_short_line(renderer: Renderer) -> None:
+    assert renderer.alert(transition()).subject == "[presswatch] @MahirZeynalov withheld in India (IN)"
+    many = ("IN", "TR", "RU", "PK", "EG")
+    subject = renderer.alert(transition(countries=many, name="a\r\nb")).subject
+    assert "and 3 more" in subject
+    assert "\n" not in subject and len(subject) <= 150
+
+
+def test_it_says_how_long_the_previous_state_lasted(renderer: Renderer) -> None:
+    since = CONFIRMED - timedelta(days=3, hours=4, minutes=12)
+    message = renderer.alert(transition(EventKind.UNWITHHELD, countries=("TR",), previous_since=since))
+    assert "@MahirZeynalov is no longer withheld in Turkey (TR) after 3 days 4 hours" in message.text
+
+
+def test_it_leaves_out_the_duration_when_unknown(renderer: Renderer) -> None:
+    assert " after " not in renderer.alert(transition(EventKind.UNSUSPENDED)).text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "less than a minute"),
+        (59, "less than a minute"),
+        (-5, "less than a minute"),
+        (60, "1 minute"),
+        (3 * 3600 + 5 * 60, "3 hours 5 minutes"),
+        (86400, "1 day"),
+        (3 * 86400 + 4 * 3600 + 12 * 60, "3 days 4 hours"),
+        (2 * 86400 + 7 * 60, "2 days"),
+    ],
+)
+def test_humanize_duration(seconds: float, words: str) -> None:
+    assert humanize_duration(seconds) == words
+
+
+def test_format_utc_converts_and_accepts_naive() -> None:
+    assert format_utc(datetime(2021, 2, 1, 14, 5, tzinfo=UTC)) == "2021-02-01 14:05 UTC"
+    assert format_utc(datetime(2021, 2, 1, 14, 5)) == "2021-02-01 14:05 UTC"
+    assert format_utc(datetime.fromisoformat("2021-02-01T16:05+02:00")) == "2021-02-01 14:05 UTC"
+
+
+def test_it_shows_details_links_and_evidence(renderer: Renderer) -> None:
+    message = renderer.alert(transition())
+    assert "https://x.com/MahirZeynalov" in message.text
+    assert "2021-02-01 13:55 UTC" in message.text and "2021-02-01 14:05 UTC" in message.text
+    assert "journalist, turkey" in message.telegram_html
+    assert SHA in message.text and SHA in message.html
+    assert f"<code>{SHA[:16]}</code>" in message.telegram_html and SHA not in message.telegram_html
+    assert "`presswatch history MahirZeynalov` shows the raw evidence" in message.text
+    assert "<code>presswatch history MahirZeynalov</code> shows the raw evidence" in message.telegram_html
+    assert "/i/user/" not in message.text
+
+
+@pytest.mark.parametrize("kind", [EventKind.SUSPENDED, EventKind.DEACTIVATED])
+def test_a_lost_account_links_its_id(renderer: Renderer, kind: EventKind) -> None:
+    message = renderer.alert(transition(kind))
+    assert "https://x.com/i/user/1234567890" in message.text
+    assert 'href="https://x.com/i/user/1234567890"' in message.telegram_html
+    assert "/i/user/" not in renderer.alert(transition(kind, account_id=None)).text
+
+
+def test_outside_values_are_escaped_in_html_and_intact_in_text(renderer: Renderer) -> None:
+    message = renderer.alert(transition(name=HOSTILE_NAME, tags=("a&b", '"q"')))
+    escaped = "&lt;b&gt;x&lt;/b&gt; &amp; \u200fעברית 🙂"
+    for markup in (message.html, message.telegram_html):
+        assert escaped in markup
+        assert "<b>x</b>" not in markup
+        assert "a&amp;b" in markup and '"q"' not in markup
+    assert HOSTILE_NAME in message.text and "a&b" in message.text
+    assert_valid_telegram(message.telegram_html)
+    assert message.html.startswith("<!DOCTYPE html>") and "</html>" in message.html
+
+
+def test_a_name_cannot_forge_lines(renderer: Renderer) -> None:
+    message = renderer.alert(transition(name="Real\nWithheld in: none"))
+    assert "\nWithheld in: none" not in message.text
+    assert "Real Withheld in: none" in message.telegram_html
+
+
+@pytest.mark.parametrize("unit", ["x", "&", "🙂", "<b>"])
+def test_a_huge_name_is_trimmed_under_telegrams_limit(renderer: Renderer, unit: str) -> None:
+    name = unit * 10_000
+    message = renderer.alert(transition(name=name, tags=("t" * 5000,)))
+    assert_valid_telegram(message.telegram_html)
+    assert "…" in visible_text(message.telegram_html)
+    assert "@MahirZeynalov is now withheld in India (IN)" in visible_text(message.telegram_html)
+    assert name in message.text
+
+
+def test_every_country_at_once_still_fits(renderer: Renderer) -> None:
+    import pycountry
+
+    codes = tuple(country.alpha_2 for country in pycountry.countries)
+    message = renderer.alert(transition(countries=codes, withheld_in=codes))
+    assert_valid_telegram(message.telegram_html)
+
+
+def test_an_override_folder_replaces_one_template(tmp_path: Path) -> None:
+    (tmp_path / "alert.tg.j2").write_text("{{ icon }} custom: <b>{{ name }}</b>\n")
+    renderer = Renderer(tmp_path)
+    message = renderer.alert(transition(name="A & B"))
+    assert message.telegram_html == "🔴 custom: <b>A &amp; B</b>"
+    assert "@MahirZeynalov is now withheld in India (IN)" in message.text
+    assert "alert.tg.j2" in renderer.templates()
+
+
+def test_an_override_too_long_to_fit_falls_back_to_escaped_text(tmp_path: Path) -> None:
+    (tmp_path / "alert.tg.j2").write_text("<b>{{ handle }}</b> " + "padding " * 1000 + "\n")
+    message = Renderer(tmp_path).alert(transition(name="A & B"))
+    assert_valid_telegram(message.telegram_html)
+    assert message.telegram_html.startswith("@MahirZeynalov is now withheld in India (IN)")
+    assert "A &amp; B" in message.telegram_html
+
+
+def test_an_override_can_reuse_the_shared_sentence(tmp_path: Path) -> None:
+    (tmp_path / "alert.txt.j2").write_text(
+        '{% import "_macros.j2" as m with context %}NEWS: {{ m.what_happened(what) }}\n'
+    )
+    message = Renderer(tmp_path).alert(transition(countries=("CI",)))
+    assert message.text == "NEWS: @MahirZeynalov is now withheld in Côte d'Ivoire (CI)\n"
+
+
+def test_a_template_typo_fails_loudly(tmp_path: Path) -> None:
+    (tmp_path / "alert.txt.j2").write_text("{{ handel }}\n")
+    with pytest.raises(UndefinedError):
+        Renderer(tmp_path).alert(transition())
+
+
+def test_templates_lists_the_bundled_set() -> None:
+    names = Renderer().templates()
+    for stem in ("alert", "operator"):
+        for fmt in ("txt", "html", "tg"):
+            assert f"{stem}.{fmt}.j2" in names
+    assert "_macros.j2" in names
+
+
+def notice(kind: NoticeKind = NoticeKind.X_AUTH, **changes: object) -> Notice:
+    base = Notice(id=3, kind=kind, summary="X answered 401", detail="Unauthorized <token?>", at=CONFIRMED)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_operator_alert_reads_as_health_news(renderer: Renderer, kind: NoticeKind) -> None:
+    message = renderer.operator(notice(kind))
+    assert message.subject.startswith("[presswatch health] ")
+    assert "presswatch health" in visible_text(message.telegram_html)
+    assert "X answered 401" in message.text and "2021-02-01 14:05 UTC" in message.text
+    assert "Unauthorized &lt;token?&gt;" in message.telegram_html
+    assert "Unauthorized &lt;token?&gt;" in message.html
+    assert_valid_telegram(message.telegram_html)
+
+
+def test_operator_alert_differs_from_a_subscriber_alert(renderer: Renderer) -> None:
+    operator = renderer.operator(notice())
+    alert = renderer.alert(transition())
+    assert operator.subject.split("]")[0] != alert.subject.split("]")[0]
+    assert "presswatch health" not in alert.telegram_html
+    assert "shows the raw evidence" not in operator.text
+
+
+def test_a_huge_operator_detail_is_trimmed(renderer: Renderer) -> None:
+    message = renderer.operator(notice(detail="<err> " * 5000, summary="s\nt" * 100))
+    assert_valid_telegram(message.telegram_html)
+    assert "\n" not in message.subject

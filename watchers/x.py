@@ -1,0 +1,247 @@
+"""The X watcher: tweepy.Client's users lookup, read into Observations."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+import requests
+import tweepy
+from requests.adapters import HTTPAdapter
+
+from bot.models import Availability, Observation
+from watchers.base import (
+    AppAuthError,
+    BatchResult,
+    RateInfo,
+    RateLimited,
+    TransientError,
+    WatcherError,
+)
+
+USER_FIELDS = ("withheld", "protected", "created_at", "description", "verified", "public_metrics")
+TWEEPY_HOSTS = ("https://api.twitter.com", "https://api.x.com")
+By = Literal["ids", "usernames"]
+
+
+class UsersLookup(Protocol):
+    """The part of tweepy.Client (built with return_type=requests.Response) that the watcher uses."""
+
+    def get_users(self, *, ids: list[str] | None = None, usernames: list[str] | None = None,
+                  user_fields: list[str] | None = None) -> requests.Response: ...
+
+
+class RewriteAdapter(HTTPAdapter):
+    """Sends tweepy's hard-coded API host to the configured base URL, always with a timeout."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: bool | str = True, cert: Any = None,
+             proxies: dict[str, str] | None = None) -> requests.Response:
+        url = request.url or ""
+        for host in TWEEPY_HOSTS:
+            if url.startswith(host + "/"):
+                request.url = self.base_url + url.removeprefix(host)
+                break
+        return super().send(request, stream=stream, timeout=self.timeout, verify=verify, cert=cert,
+                            proxies=proxies)
+
+
+class XWatcher:
+    """Looks up X accounts in batches of up to 100, by id (the poll) or by username."""
+
+    platform = "x"
+    batch_size = 100
+
+    def __init__(self, client: UsersLookup, *, timeout: float | None = 60.0) -> None:
+        self._client = client
+        # A bound on the whole call: requests' timeout applies per socket operation, not in total.
+        self._timeout = timeout
+        self._secret: str | None = getattr(client, "bearer_token", None) or None
+
+    @classmethod
+    def connect(cls, bearer_token: str, api_base_url: str = "https://api.x.com",
+                timeout: float = 30.0) -> XWatcher:
+        """A watcher on a real tweepy.Client whose requests go to ``api_base_url``."""
+        # wait_on_rate_limit would sleep inside the call (and loop on a 429 without a reset header).
+        client = tweepy.Client(bearer_token=bearer_token, return_type=requests.Response,
+                               wait_on_rate_limit=False)
+        session: requests.Session = client.session
+        session.trust_env = False  # proxies picked for api.twitter.com must not apply to the rewritten URL
+        adapter = RewriteAdapter(api_base_url, timeout)
+        for host in TWEEPY_HOSTS:
+            session.mount(host + "/", adapter)
+        return cls(client, timeout=2 * timeout + 1)  # connect and read each get ``timeout``
+
+    @property
+    def client(self) -> UsersLookup:
+        return self._client
+
+    async def lookup_ids(self, ids: Sequence[str]) -> BatchResult:
+        return await self._lookup([str(i) for i in ids], "ids")
+
+    async def lookup_handles(self, handles: Sequence[str]) -> BatchResult:
+        return await self._lookup(list(handles), "usernames")
+
+    async def aclose(self) -> None:
+        session = getattr(self._client, "session", None)
+        if isinstance(session, requests.Session):
+            session.close()
+
+    async def _lookup(self, items: list[str], by: By) -> BatchResult:
+        if len(items) > self.batch_size:
+            raise ValueError(f"at most {self.batch_size} {by} per X lookup, got {len(items)}")
+        if not items:
+            return BatchResult((), requests=0)
+        # tweepy joins lists (not tuples) with commas.
+        call = functools.partial(self._client.get_users, user_fields=list(USER_FIELDS), **{by: items})
+        try:
+            response = await asyncio.wait_for(asyncio.to_thread(call), self._timeout)
+        except tweepy.NotFound as exc:  # a 404 on single lookups is claimed by one docs page: same body
+            response = exc.response
+        except (tweepy.HTTPException, requests.RequestException, TimeoutError) as exc:
+            raise self._failure(exc) from exc
+        return parse_users(response.content, items, by, rate_info(response.headers))
+
+    def _failure(self, exc: Exception) -> WatcherError:
+        if isinstance(exc, TimeoutError):
+            return TransientError(f"X lookup took longer than {self._timeout:g}s")
+        if isinstance(exc, requests.RequestException):
+            what = "did not answer in time" if isinstance(exc, requests.Timeout) else "unreachable"
+            return TransientError(self._redact(f"X API {what}: {type(exc).__name__}: {exc}")[:300])
+        assert isinstance(exc, tweepy.HTTPException)
+        response: requests.Response = exc.response
+        status, title = response.status_code, _problem_title(response)
+        what = self._redact(f"X API answered HTTP {status}" + (f" ({title})" if title else ""))
+        if isinstance(exc, tweepy.TooManyRequests):
+            reset = exc.reset_time if exc.reset_time is not None else _int(response.headers, "x-rate-limit-reset")
+            return RateLimited(what, reset_at=None if reset is None else float(reset),
+                               usage_cap=title == "UsageCapExceeded")
+        if status in (401, 402, 403):
+            return AppAuthError(what + ": our app was refused, no account is affected", status=status)
+        return TransientError(what)  # 400 (our request was wrong), 5xx and anything else
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, "[token]") if self._secret else text
+
+
+def _problem_title(response: requests.Response) -> str | None:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    title = body.get("title") if isinstance(body, dict) else None
+    return title[:100] if isinstance(title, str) else None
+
+
+def _int(headers: Mapping[str, str], name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def rate_info(headers: Mapping[str, str]) -> RateInfo:
+    """The x-rate-limit-* headers of one response (None where absent or unreadable)."""
+    reset = _int(headers, "x-rate-limit-reset")
+    return RateInfo(limit=_int(headers, "x-rate-limit-limit"), remaining=_int(headers, "x-rate-limit-remaining"),
+                    reset_at=None if reset is None else float(reset))
+
+
+def parse_users(body: bytes | str, requested: Sequence[str], by: By,
+                rate: RateInfo | None = None) -> BatchResult:
+    """Map a users-lookup body to one Observation per requested item that it answers."""
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise TransientError("X API sent a body that is not JSON") from exc
+    if not isinstance(payload, dict) or (payload.get("data") is None and payload.get("errors") is None):
+        raise TransientError("X API sent a body with neither data nor errors")
+    data, errors = payload.get("data") or [], payload.get("errors") or []
+    if isinstance(data, dict):  # single lookups answer one object
+        data = [data]
+    if not isinstance(data, list) or not isinstance(errors, list):
+        raise TransientError("X API sent data or errors that are not lists")
+    fold = _fold(by)
+    wanted: dict[str, str] = {}
+    for item in requested:
+        wanted.setdefault(fold(item), item)
+    found: dict[str, Observation] = {}
+    for obs in [_from_user(e, wanted, by) for e in data] + [_from_error(e, wanted, by) for e in errors]:
+        if obs is not None:
+            found.setdefault(fold(obs.requested), obs)  # a user in data wins over an error entry
+    return BatchResult(
+        observations=tuple(found[key] for key in wanted if key in found),
+        missing=tuple(item for key, item in wanted.items() if key not in found),
+        rate=rate,
+    )
+
+
+def _fold(by: By) -> Callable[[str], str]:
+    # Usernames are case-insensitive on X; ids are compared exactly.
+    return str.casefold if by == "usernames" else str
+
+
+def _compact(entry: Mapping[str, Any]) -> str:
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _from_user(entry: object, wanted: Mapping[str, str], by: By) -> Observation | None:
+    if not isinstance(entry, dict):
+        return None
+    uid, name, username = entry.get("id"), entry.get("name"), entry.get("username")
+    if not (isinstance(uid, str) and isinstance(name, str) and isinstance(username, str)):
+        return None
+    requested = wanted.get(uid if by == "ids" else username.casefold())
+    withheld = _withheld(entry.get("withheld"))
+    if requested is None or withheld is None:
+        return None
+    description = entry.get("description")
+    return Observation(
+        platform="x", requested=requested, account_id=uid, availability=Availability.ACTIVE,
+        raw=_compact(entry), protected=entry.get("protected") is True, withheld_in=withheld,
+        handle=username, name=name, description=description if isinstance(description, str) else "",
+    )
+
+
+def _withheld(value: object) -> frozenset[str] | None:
+    """Country codes upper-cased ('XX' kept: everywhere); None when the object is unreadable."""
+    if value is None:
+        return frozenset()
+    codes = value.get("country_codes", []) if isinstance(value, dict) else None
+    if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+        return None
+    return frozenset(code.upper() for code in codes)
+
+
+def _availability(entry: Mapping[str, Any]) -> Availability | None:
+    """Suspended or not found, from title and detail (never from the host in ``type``)."""
+    title, detail = entry.get("title"), entry.get("detail")
+    detail = detail.casefold() if isinstance(detail, str) else ""
+    if entry.get("resource_type", "user") != "user":
+        return None
+    if title == "Forbidden" and "suspended" in detail:
+        return Availability.SUSPENDED
+    if title == "Not Found Error":
+        return Availability.NOT_FOUND
+    return None
+
+
+def _from_error(entry: object, wanted: Mapping[str, str], by: By) -> Observation | None:
+    if not isinstance(entry, dict) or (availability := _availability(entry)) is None:
+        return None
+    fold = _fold(by)
+    for candidate in (entry.get("value"), entry.get("resource_id")):
+        if isinstance(candidate, str) and (requested := wanted.get(fold(candidate))) is not None:
+            return Observation(
+                platform="x", requested=requested, account_id=requested if by == "ids" else None,
+                availability=availability, raw=_compact(entry),
+            )
+    return None
