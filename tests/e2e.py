@@ -1,0 +1,118 @@
+"""Helpers for end-to-end tests: a config pointed at the sandboxes, and `presswatch run` as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+X_TOKEN = "sandbox-token"
+TG_TOKEN = "123456:sandbox"
+
+
+def write_config(
+    folder: Path,
+    *,
+    x_url: str,
+    watchlist: list[dict[str, Any]],
+    tg_url: str | None = None,
+    smtp_port: int | None = None,
+    subscribers: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    operators: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    poll_interval: float = 0.3,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write config.yaml for the sandboxes; secrets stay ${VAR} references, as operators write them."""
+    config: dict[str, Any] = {
+        "version": 1,
+        "database": "presswatch.db",
+        "x": {"bearer_token": "${X_BEARER_TOKEN}", "api_base_url": x_url, "poll_interval": poll_interval,
+              "jitter": 0.01, "timeout": 1},
+        "detection": {"confirmations": 2},
+        "delivery": {"retry_initial": 0.2, "retry_max": 1},
+        "watchlist": watchlist,
+        "subscribers": list(subscribers),
+        "operators": list(operators),
+    }
+    if tg_url:
+        config["telegram"] = {"bot_token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": tg_url, "commands": False}
+    if smtp_port:
+        config["email"] = {"host": "127.0.0.1", "port": smtp_port, "security": "none",
+                           "from": "presswatch <alerts@presswatch.test>"}
+    for key, value in (extra or {}).items():
+        config[key] = value | config.get(key, {}) if isinstance(value, dict) else value
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def env() -> dict[str, str]:
+    return os.environ | {"X_BEARER_TOKEN": X_TOKEN, "TELEGRAM_BOT_TOKEN": TG_TOKEN, "SMTP_PASSWORD": "smtp-secret",
+                         "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+
+
+def presswatch(*args: str, config: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run one `presswatch` command to completion."""
+    extra = ["-c", str(config)] if config else []
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args, *extra], capture_output=True, text=True,
+                          env=env(), timeout=timeout, check=False)
+
+
+def history(config: Path, handle: str | None = None) -> list[dict[str, Any]]:
+    result = presswatch("history", "--json", *([handle] if handle else []), config=config)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+class Daemon:
+    """`presswatch run` in its own process, stopped with SIGTERM or killed with SIGKILL."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.log = config.parent / "daemon.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Daemon:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run", "-c", str(self.config)],
+                stdout=log, stderr=subprocess.STDOUT, env=env())
+        return self
+
+    def stop(self, timeout: float = 20) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def __enter__(self) -> Daemon:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def db_rows(config: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Read the daemon's database (WAL lets a reader in while it runs)."""
+    conn = sqlite3.connect(f"file:{config.parent / 'presswatch.db'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, params)]
+    finally:
+        conn.close()
