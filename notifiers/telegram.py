@@ -1,0 +1,124 @@
+"""Telegram delivery through python-telegram-bot, with Bot API errors turned into NotifyError."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import timedelta
+from typing import Protocol
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.models import Message
+from notifiers.base import NotifyError
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+# Forbidden descriptions that mean this chat will never accept our messages again.
+PERMANENT_FORBIDDEN = ("blocked", "kicked", "deactivated", "not a member", "can't initiate")
+_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class MessageSender(Protocol):
+    """The one call we need from telegram.Bot (or the Application's ExtBot)."""
+
+    async def send_message(
+        self, chat_id: int | str, text: str, *, parse_mode: str | None, link_preview_options: LinkPreviewOptions
+    ) -> object: ...
+
+
+def build_bot(
+    token: str, base_url: str = DEFAULT_BASE_URL, *, read_timeout: float = 10.0, connect_timeout: float = 5.0
+) -> Bot:
+    """A telegram.Bot for ``token`` at ``base_url`` (the real API, a self-hosted server or the sandbox)."""
+    request = HTTPXRequest(read_timeout=read_timeout, write_timeout=read_timeout, connect_timeout=connect_timeout)
+    return Bot(token, base_url=base_url, request=request)
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """RetryAfter.retry_after in seconds, whether PTB gives an int or a timedelta, without its warning."""
+    with warnings.catch_warnings():
+        # PTB 22 warns on reading the int form; we handle both forms, so the warning says nothing new.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+class TelegramNotifier:
+    """Sends rendered alerts as HTML to a chat id; raises NotifyError with the delivery decision."""
+
+    channel = "telegram"
+
+    def __init__(self, sender: MessageSender, *, owns_sender: bool = False) -> None:
+        self._sender = sender
+        self._owns_sender = owns_sender
+
+    async def send(self, address: str, message: Message) -> None:
+        """Send ``message.telegram_html`` to chat ``address`` (an integer id, or "@channel")."""
+        chat_id = self._chat_id(address)
+        try:
+            await self._sender.send_message(
+                chat_id, message.telegram_html, parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
+            )
+        except TelegramError as error:
+            raise self._translate(address, error) from None
+
+    async def aclose(self) -> None:
+        """Release the HTTP client when this notifier created the bot (an Application closes its own)."""
+        shutdown = getattr(self._sender, "shutdown", None)
+        if self._owns_sender and shutdown is not None:
+            await shutdown()
+
+    @staticmethod
+    def _chat_id(address: str) -> int | str:
+        if address.startswith("@") and len(address) > 1:
+            return address
+        try:
+            return int(address)
+        except ValueError:
+            raise NotifyError(f"telegram: {address!r} is not a chat id", permanent=True) from None
+
+    def _translate(self, address: str, error: TelegramError) -> NotifyError:
+        """The delivery decision for a PTB error (BadRequest and TimedOut are NetworkErrors: test them first)."""
+        reason = self._scrub(str(error))
+        where = f"telegram chat {address}"
+        if isinstance(error, ChatMigrated):
+            return NotifyError(f"{where} moved to {error.new_chat_id}", migrate_to=str(error.new_chat_id))
+        if isinstance(error, RetryAfter):
+            seconds = retry_seconds(error)
+            return NotifyError(f"{where}: flood control, retry in {seconds:g} s", retry_after=seconds)
+        if isinstance(error, Forbidden):
+            permanent = any(phrase in reason.lower() for phrase in PERMANENT_FORBIDDEN)
+            return NotifyError(f"{where}: {reason}", permanent=permanent)
+        if isinstance(error, BadRequest):
+            # Other bad requests mean our message was wrong, not that the subscriber is gone.
+            return NotifyError(f"{where}: {reason}", permanent="chat not found" in reason.lower())
+        if isinstance(error, InvalidToken):
+            return NotifyError("telegram refused the bot token (check telegram.bot_token)")
+        if isinstance(error, TimedOut):
+            return NotifyError(f"{where}: timed out ({reason})")
+        if isinstance(error, NetworkError):
+            return NotifyError(f"{where}: network error ({reason})")
+        return NotifyError(f"{where}: {type(error).__name__}: {reason}")
+
+    def _scrub(self, text: str) -> str:
+        # httpx errors can quote the request URL, which holds the token.
+        token = getattr(self._sender, "token", None)
+        if isinstance(token, str) and token:
+            text = text.replace(token, "<token>")
+        return _TOKEN.sub("<token>", text)
