@@ -43,8 +43,12 @@ class MessageSender(Protocol):
 def build_bot(
     token: str, base_url: str = DEFAULT_BASE_URL, *, read_timeout: float = 10.0, connect_timeout: float = 5.0
 ) -> Bot:
-    """A telegram.Bot for ``token`` at ``base_url`` (the real API, a self-hosted server or the sandbox)."""
-    request = HTTPXRequest(read_timeout=read_timeout, write_timeout=read_timeout, connect_timeout=connect_timeout)
+    """A telegram.Bot for ``token`` at ``base_url`` (the real API, a self-hosted server or the sandbox).
+
+    PTB's default pool is one connection; the dispatcher sends up to 32 messages at once.
+    """
+    request = HTTPXRequest(read_timeout=read_timeout, write_timeout=read_timeout, connect_timeout=connect_timeout,
+                           connection_pool_size=64, pool_timeout=10.0)
     return Bot(token, base_url=base_url, request=request)
 
 
