@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,34 +34,52 @@ class RetryPolicy:
 
 
 class TelegramPacer:
-    """Telegram's limits: overall per second, per chat per second, per group per minute."""
+    """Telegram's limits: overall per second, per chat per second, per group per minute.
 
-    def __init__(self, overall: float = 30, per_chat: float = 1, group_per_minute: float = 20) -> None:
-        self.overall = _window(overall, 1.0)
+    A message takes its overall, chat and group slots together, at the moment all are free, so a wait
+    for one limit can never leave a slot of another stamped too early.
+    """
+
+    def __init__(
+        self,
+        overall: float = 30,
+        per_chat: float = 1,
+        group_per_minute: float = 20,
+        *,
+        monotonic: Callable[[], float] = clock.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._monotonic, self._sleep = monotonic, sleep
+        self.overall = self._window(overall, 1.0)
         self.per_chat = per_chat
         self.group_per_minute = group_per_minute
         self._chats: dict[str, SlidingWindow] = {}
         self._groups: dict[str, SlidingWindow] = {}
 
-    async def acquire(self, chat: str) -> None:
+    def _window(self, rate: float, per: float) -> SlidingWindow:
+        """``rate`` per ``per`` seconds, fractional rates included (0.5/s: 1 per 2 s), with a margin."""
+        if rate >= 1:
+            return SlidingWindow(int(rate), per * _MARGIN, monotonic=self._monotonic, sleep=self._sleep)
+        return SlidingWindow(1, per / rate * _MARGIN, monotonic=self._monotonic, sleep=self._sleep)
+
+    def _windows(self, chat: str) -> list[SlidingWindow]:
+        windows = [self.overall, self._chats.setdefault(chat, self._window(self.per_chat, 1.0))]
         if chat.startswith("-"):
-            group = self._groups.setdefault(chat, _window(self.group_per_minute, 60.0))
-            await group.acquire()
-        await self._chats.setdefault(chat, _window(self.per_chat, 1.0)).acquire()
-        await self.overall.acquire()
+            windows.append(self._groups.setdefault(chat, self._window(self.group_per_minute, 60.0)))
+        return windows
+
+    async def acquire(self, chat: str) -> None:
+        windows = self._windows(chat)
+        while (wait := max(window.delay() for window in windows)) > 0:
+            await self._sleep(wait)
+        for window in windows:  # no await since the check: nothing else ran in between
+            window.take()
 
     def pause(self, seconds: float, chat: str) -> None:
         """A 429: hold this chat and, as Telegram may mean the whole bot, everything else too."""
         until = clock.unix() + seconds
-        self.overall.block_until(until)
-        self._chats.setdefault(chat, _window(self.per_chat, 1.0)).block_until(until)
-
-
-def _window(rate: float, per: float) -> SlidingWindow:
-    """A sliding window for ``rate`` per ``per`` seconds, fractional rates included (0.5/s: 1 per 2 s)."""
-    if rate >= 1:
-        return SlidingWindow(int(rate), per * _MARGIN)
-    return SlidingWindow(1, per / rate * _MARGIN)
+        for window in self._windows(chat)[:2]:
+            window.block_until(until)
 
 
 class Dispatcher:

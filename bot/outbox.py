@@ -14,6 +14,8 @@ from bot.clock import parse_iso
 from bot.models import Event, EventKind, Notice, NoticeKind, Subscriber, expand_events
 from bot.routing import matches
 
+_REMOVED = "removed from the config"
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriberSpec:
@@ -70,11 +72,16 @@ class Outbox:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def upsert_subscriber(self, spec: SubscriberSpec, now: datetime) -> int:
-        """Create or update a subscriber by key; a changed address re-enables a disabled one."""
+        """Create or update a subscriber by key.
+
+        A disabled one is enabled again when its address changed or it was only removed from the config;
+        one disabled for a permanent error (bot blocked) stays disabled at the same address.
+        """
         values = [spec.name, spec.channel, spec.address, json.dumps(sorted(spec.countries)),
                   json.dumps(list(spec.events)), json.dumps(sorted(spec.tags)),
                   json.dumps(sorted(spec.accounts)), int(spec.operator), spec.source]
-        existing = self._rows("SELECT id, address, enabled FROM subscribers WHERE key = ?", [spec.key])
+        existing = self._rows("SELECT id, address, enabled, disabled_reason FROM subscribers WHERE key = ?",
+                              [spec.key])
         with self.db.atomic():
             if not existing:
                 cursor = self.db.execute(
@@ -89,18 +96,17 @@ class Outbox:
                 " accounts = ?, operator = ?, source = ? WHERE id = ?",
                 [*values, row["id"]],
             )
-            if row["address"] != spec.address and not row["enabled"]:
+            if not row["enabled"] and (row["address"] != spec.address or row["disabled_reason"] == _REMOVED):
                 self.enable(row["id"])
             return int(row["id"])
 
     def sync_config(self, specs: Iterable[SubscriberSpec], now: datetime) -> None:
         """Make the config's subscribers and operators the enabled config-sourced rows."""
         keys = [self.upsert_subscriber(spec, now) for spec in specs]
-        placeholders = ", ".join("?" * len(keys)) or "NULL"
         self.db.execute(
-            f"UPDATE subscribers SET enabled = 0, disabled_reason = 'removed from the config'"
-            f" WHERE source = 'config' AND enabled = 1 AND id NOT IN ({placeholders})",
-            keys,
+            "UPDATE subscribers SET enabled = 0, disabled_reason = ?"
+            " WHERE source = 'config' AND enabled = 1 AND id NOT IN (SELECT value FROM json_each(?))",
+            [_REMOVED, json.dumps(keys)],
         )
 
     def subscriber(self, subscriber_id: int) -> Subscriber | None:

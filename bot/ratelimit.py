@@ -44,6 +44,10 @@ class SlidingWindow:
             wait = max(wait, self._sent[0] + self.per - now)
         return wait
 
+    def take(self) -> None:
+        """Take a slot now (the caller checked ``delay()`` is 0 with no await since)."""
+        self._sent.append(self._monotonic())
+
     async def acquire(self) -> float:
         """Wait for a slot and take it; returns the seconds waited."""
         waited = 0.0
@@ -51,7 +55,7 @@ class SlidingWindow:
             while (wait := self.delay()) > 0:
                 await self._sleep(wait)
                 waited += wait
-            self._sent.append(self._monotonic())
+            self.take()
         return waited
 
     def block_until(self, unix_time: float) -> None:

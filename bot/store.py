@@ -124,25 +124,27 @@ class Store:
     def sync_watchlist(self, entries: Iterable[tuple[str, Sequence[str]]], now: datetime) -> tuple[int, int]:
         """Make the config's watchlist the set of config-sourced watched accounts: (added, dropped)."""
         wanted = {handle.casefold(): (handle, sorted(set(tags))) for handle, tags in entries}
-        existing = {
-            row["listed_handle"].casefold(): row
-            for row in self.rows("SELECT pk, listed_handle, source, watched FROM accounts WHERE platform = 'x'")
-        }
+        rows = self.rows("SELECT pk, listed_handle, handle, source, watched FROM accounts WHERE platform = 'x'")
+        existing = {row["listed_handle"].casefold(): row for row in rows}
+        # An operator who follows a rename lists the account under its new handle: same account.
+        current = {row["handle"].casefold(): row for row in rows if row["source"] == "config"}
+        kept: set[int] = set()
         added = dropped = 0
         with self.db.atomic():
             for key, (handle, tags) in wanted.items():
-                row = existing.get(key)
+                row = existing.get(key) or current.get(key)
                 if row is None:
-                    self._insert_account(handle, tags, "config", None, now)
+                    kept.add(self._insert_account(handle, tags, "config", None, now))
                     added += 1
-                else:
-                    added += 0 if row["watched"] else 1
-                    self.db.execute(
-                        "UPDATE accounts SET tags = ?, watched = 1, source = 'config' WHERE pk = ?",
-                        [json.dumps(tags), row["pk"]],
-                    )
-            for key, row in existing.items():
-                if row["source"] == "config" and row["watched"] and key not in wanted:
+                    continue
+                kept.add(row["pk"])
+                added += 0 if row["watched"] else 1
+                self.db.execute(
+                    "UPDATE accounts SET tags = ?, watched = 1, source = 'config', listed_handle = ? WHERE pk = ?",
+                    [json.dumps(tags), handle, row["pk"]],
+                )
+            for row in rows:
+                if row["source"] == "config" and row["watched"] and row["pk"] not in kept:
                     self.db.execute("UPDATE accounts SET watched = 0 WHERE pk = ?", [row["pk"]])
                     dropped += 1
         return added, dropped

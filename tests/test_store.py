@@ -1,0 +1,286 @@
+"""bot.store and bot.migrations: schema, watchlist sync, recording transitions with evidence and outbox rows."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.detect import detect
+from bot.migrations import migrations
+from bot.models import EventKind, Observation
+from bot.outbox import Outbox, SubscriberSpec
+from bot.store import Outcome, Store, open_db
+from tests.helpers_core import NOT_FOUND, SUSPENDED, T0, observe, seen
+
+K = EventKind
+LATER = T0 + timedelta(hours=1)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    db = open_db(None)
+    yield Store(db)
+    db.close()
+
+
+def watch(store: Store, *handles: str, tags: tuple[str, ...] = ()) -> None:
+    store.sync_watchlist([(h, tags) for h in handles], T0)
+
+
+def count(store: Store, table: str) -> int:
+    return int(store.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"])
+
+
+@pytest.mark.parametrize("on_disk", [True, False], ids=["file", "memory"])
+def test_open_db_creates_the_schema(tmp_path: Path, on_disk: bool) -> None:
+    db = open_db(tmp_path / "pw.db" if on_disk else None)
+    assert {"accounts", "transitions", "polls", "subscribers", "notices", "outbox"} <= set(db.table_names())
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    if on_disk:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+def test_reopening_applies_no_migration_twice_and_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "pw.db"
+    db = open_db(path)
+    Store(db).sync_watchlist([("alice", ["journalist"])], T0)
+    applied = migrations.applied(db)
+    db.close()
+    reopened = open_db(path)
+    assert applied[:2] and [m.name for m in applied[:2]] == ["m001_initial", "m002_delivery"]
+    assert migrations.applied(reopened) == applied  # same names, same applied_at: nothing ran again
+    assert migrations.pending(reopened) == []
+    assert [w.account.handle for w in Store(reopened).watched()] == ["alice"]
+    reopened.close()
+    assert Path(path).exists() and open_db(path).execute("SELECT count(*) FROM accounts").fetchone()[0] == 1
+
+
+def test_sync_watchlist_adds_keeps_and_drops(store: Store) -> None:
+    assert store.sync_watchlist([("alice", ["a"]), ("bob", ["b"])], T0) == (2, 0)
+    alice_pk = store.find_account("alice")
+    assert alice_pk is not None
+    assert store.sync_watchlist([("ALICE", ["a", "journalist"]), ("carol", [])], LATER) == (1, 1)
+    assert [w.account.handle for w in store.watched()] == ["alice", "carol"]
+    alice = store.find_account("alice")
+    assert alice is not None and alice.pk == alice_pk.pk and alice.tags == ("a", "journalist")
+    bob = store.find_account("bob", include_unwatched=True)
+    assert bob is not None and store.find_account("bob") is None
+
+
+def test_a_dropped_account_keeps_its_history_and_is_rewatched_when_re_added(store: Store) -> None:
+    watch(store, "alice", "bob")
+    observe(store, "bob", seen(account_id="7", handle="bob"), T0)
+    observe(store, "bob", seen(SUSPENDED, account_id="7"), LATER)
+    assert store.sync_watchlist([("alice", [])], LATER) == (0, 1)
+    assert [t.kind for t in store.transitions(handle="bob")] == [K.SUSPENDED]
+    assert store.sync_watchlist([("alice", []), ("bob", [])], LATER) == (1, 0)
+    bob = store.find_watched("bob")
+    assert bob is not None and bob.account.account_id == "7"
+    assert bob.state is not None and bob.state.availability == SUSPENDED
+    assert count(store, "accounts") == 2
+
+
+def test_listing_a_renamed_account_under_its_new_handle_keeps_the_same_account(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(account_id="42", handle="alice"), T0)
+    observe(store, "alice", seen(account_id="42", handle="alice_new"), LATER)
+    pk = store.find_account("alice_new")
+    assert pk is not None
+    assert store.sync_watchlist([("alice_new", [])], LATER) == (0, 0)
+    assert [w.account.pk for w in store.watched()] == [pk.pk]
+
+
+def test_a_baseline_is_stored_without_a_transition(store: Store) -> None:
+    watch(store, "alice")
+    assert observe(store, "alice", seen(withheld=["TR"]), T0) == []
+    watched = store.find_watched("alice")
+    assert watched is not None and watched.state is not None
+    assert watched.state.withheld_in == frozenset({"TR"}) and watched.state_since == T0
+    assert watched.account.account_id == "42"
+    assert count(store, "transitions") == 0
+
+
+def test_a_transition_keeps_its_raw_evidence_and_its_sha256(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(), T0)
+    observation = seen(withheld=["IN"])
+    [tid] = observe(store, "alice", observation, LATER)
+    [t] = store.transitions(ids=[tid])
+    assert store.evidence(tid) == observation.raw
+    assert t.evidence_sha256 == hashlib.sha256(observation.raw.encode()).hexdigest()
+    assert (t.kind, t.countries, t.withheld_in, t.handle) == (K.WITHHELD, ("IN",), ("IN",), "alice")
+
+
+def test_first_seen_is_when_the_candidate_appeared_and_confirmed_is_now(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(), T0, confirmations=2)
+    first = T0 + timedelta(minutes=10)
+    assert observe(store, "alice", seen(SUSPENDED), first, confirmations=2) == []
+    watched = store.find_watched("alice")
+    assert watched is not None and watched.pending is not None and watched.pending.count == 1
+    confirmed = T0 + timedelta(minutes=20)
+    [tid] = observe(store, "alice", seen(SUSPENDED), confirmed, confirmations=2)
+    [t] = store.transitions(ids=[tid])
+    assert (t.first_seen_at, t.confirmed_at) == (first, confirmed)
+    watched = store.find_watched("alice")
+    assert watched is not None and watched.pending is None and watched.state_since == confirmed
+
+
+def test_a_replaced_candidate_dates_from_the_replacement(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(), T0, confirmations=2)
+    observe(store, "alice", seen(SUSPENDED), T0 + timedelta(minutes=10), confirmations=2)
+    replaced = T0 + timedelta(minutes=20)
+    observe(store, "alice", seen(NOT_FOUND), replaced, confirmations=2)
+    [tid] = observe(store, "alice", seen(NOT_FOUND), T0 + timedelta(minutes=30), confirmations=2)
+    [t] = store.transitions(ids=[tid])
+    assert (t.kind, t.first_seen_at) == (K.DEACTIVATED, replaced)
+
+
+def test_a_flicker_clears_the_stored_candidate(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(), T0, confirmations=2)
+    observe(store, "alice", seen(SUSPENDED), T0 + timedelta(minutes=10), confirmations=2)
+    observe(store, "alice", seen(), T0 + timedelta(minutes=20), confirmations=2)
+    watched = store.find_watched("alice")
+    assert watched is not None and watched.pending is None
+    assert store.rows("SELECT pending_first_seen FROM accounts")[0]["pending_first_seen"] is None
+
+
+def test_a_display_name_change_updates_the_state_but_not_its_since(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(), T0)
+    assert observe(store, "alice", seen(name="Alice Reporter"), LATER) == []
+    watched = store.find_watched("alice")
+    assert watched is not None and watched.state is not None
+    assert watched.state.name == "Alice Reporter" and watched.state_since == T0
+
+
+def test_a_restoring_event_knows_since_when_the_restriction_lasted(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(), T0)
+    t_tr_in = T0 + timedelta(hours=1)
+    t_ru = T0 + timedelta(hours=2)
+    t_lift = T0 + timedelta(hours=5)
+    observe(store, "alice", seen(withheld=["TR", "IN"]), t_tr_in)
+    observe(store, "alice", seen(withheld=["TR", "IN", "RU"]), t_ru)
+    [lift_in] = observe(store, "alice", seen(withheld=["TR", "RU"]), t_lift)
+    [lift_ru] = observe(store, "alice", seen(withheld=["TR"]), t_lift + timedelta(hours=1))
+    assert store.transitions(ids=[lift_in])[0].previous_since == t_tr_in
+    assert store.transitions(ids=[lift_ru])[0].previous_since == t_ru
+
+
+def test_unsuspended_finds_the_suspension_and_an_unseen_restriction_has_no_since(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(withheld=["TR"]), T0)  # already withheld at baseline: presswatch never saw it
+    suspended_at = T0 + timedelta(hours=1)
+    observe(store, "alice", seen(SUSPENDED), suspended_at)
+    ids = observe(store, "alice", seen(withheld=["TR"]), T0 + timedelta(hours=3))
+    [unsuspended] = store.transitions(ids=ids)
+    assert (unsuspended.kind, unsuspended.previous_since) == (K.UNSUSPENDED, suspended_at)
+    [lifted] = store.transitions(ids=observe(store, "alice", seen(withheld=[]), T0 + timedelta(hours=4)))
+    assert (lifted.kind, lifted.previous_since) == (K.UNWITHHELD, None)
+
+
+def test_several_events_in_one_change_are_separate_transitions(store: Store) -> None:
+    watch(store, "alice")
+    observe(store, "alice", seen(), T0)
+    ids = observe(store, "alice", seen(handle="alice2", withheld=["IN"], protected=True), LATER)
+    assert [t.kind for t in store.transitions(ids=ids)] == [K.PROTECTED, K.WITHHELD, K.RENAMED]
+    assert all(t.handle == "alice2" and t.previous_handle == "alice" for t in store.transitions(ids=ids))
+
+
+def subscribe(store: Store, key: str, **kwargs: object) -> int:
+    spec = SubscriberSpec(key=key, name=key, channel="email", address=f"{key}@example.org", **kwargs)  # type: ignore[arg-type]
+    return Outbox(store.db).upsert_subscriber(spec, T0)
+
+
+def test_record_queues_one_outbox_row_per_matching_subscriber(store: Store) -> None:
+    watch(store, "alice", tags=("journalist",))
+    everyone = subscribe(store, "everyone")
+    india = subscribe(store, "india", countries=("IN",))
+    subscribe(store, "turkey", countries=("TR",))
+    subscribe(store, "outlets", tags=("outlet",))
+    subscribe(store, "ops", operator=True)
+    observe(store, "alice", seen(), T0)
+    [tid] = observe(store, "alice", seen(withheld=["IN"]), LATER)
+    rows = store.rows("SELECT transition_id, subscriber_id, status, next_attempt_at FROM outbox ORDER BY subscriber_id")
+    assert [(r["transition_id"], r["subscriber_id"], r["status"]) for r in rows] == [
+        (tid, everyone, "pending"), (tid, india, "pending")]
+    assert rows[0]["next_attempt_at"] == LATER.isoformat()
+
+
+def test_a_failure_inside_record_leaves_no_transition_and_no_outbox_row(store: Store) -> None:
+    watch(store, "alice", "bob")
+    subscribe(store, "everyone")
+    observe(store, "alice", seen(account_id="1", handle="alice"), T0)
+    alice = store.find_watched("alice")
+    bob = store.find_watched("bob")
+    assert alice is not None and alice.state is not None and bob is not None
+    suspended = seen(SUSPENDED, account_id="1")
+    good = Outcome(alice, suspended, detect(alice.state, suspended, None, 1))
+    clash = seen(account_id="1", handle="bob")  # bob's row cannot take the id alice already has
+    bad = Outcome(bob, clash, detect(None, clash, None, 1))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record([good, bad], LATER)
+    assert (count(store, "transitions"), count(store, "outbox")) == (0, 0)
+    after = store.find_watched("alice")
+    assert after is not None and after.state == alice.state
+
+
+class ExplodingStore(Store):
+    """A store whose per-account step fails on the second outcome of a batch."""
+
+    def _record_one(self, outcome: Outcome, now: datetime) -> list[int]:
+        if outcome.watched.account.handle == "bob":
+            raise RuntimeError("disk on fire")
+        return super()._record_one(outcome, now)
+
+
+def test_a_batch_is_recorded_wholly_or_not_at_all(store: Store) -> None:
+    watch(store, "alice", "bob")
+    subscribe(store, "everyone")
+    observe(store, "alice", seen(account_id="1", handle="alice"), T0)
+    observe(store, "bob", seen(account_id="2", handle="bob"), T0)
+    exploding = ExplodingStore(store.db)
+    outcomes = []
+    for handle, ident in (("alice", "1"), ("bob", "2")):
+        watched = store.find_watched(handle)
+        assert watched is not None
+        obs: Observation = seen(SUSPENDED, account_id=ident)
+        outcomes.append(Outcome(watched, obs, detect(watched.state, obs, None, 1)))
+    with pytest.raises(RuntimeError):
+        exploding.record(outcomes, LATER)
+    assert (count(store, "transitions"), count(store, "outbox")) == (0, 0)
+    assert {w.state.availability for w in store.watched() if w.state} == {"active"}
+    assert len(store.record(outcomes, LATER)) == 2 and count(store, "outbox") == 2
+
+
+def test_transitions_by_handle_find_current_and_old_handles_newest_first(store: Store) -> None:
+    watch(store, "alice", "bob")
+    observe(store, "alice", seen(account_id="1", handle="alice"), T0)
+    observe(store, "bob", seen(account_id="2", handle="bob"), T0)
+    [renamed] = observe(store, "alice", seen(account_id="1", handle="alice2"), T0 + timedelta(hours=1))
+    [suspended] = observe(store, "alice", seen(SUSPENDED, account_id="1"), T0 + timedelta(hours=2))
+    observe(store, "bob", seen(SUSPENDED, account_id="2"), T0 + timedelta(hours=3))
+    for handle in ("alice", "ALICE2", "alice2"):
+        assert [t.id for t in store.transitions(handle=handle)] == [suspended, renamed]
+    assert [t.kind for t in store.transitions(handle="bob")] == [K.SUSPENDED]
+    assert len(store.transitions()) == 3 and len(store.transitions(limit=1)) == 1
+
+
+def test_polls_are_recorded_and_the_last_successful_one_is_found(store: Store) -> None:
+    first = store.start_poll(T0)
+    store.finish_poll(first, T0, requests=1, ok=3, failed=0, error=None, rate_remaining=299, rate_reset_at=None)
+    second = store.start_poll(LATER)
+    store.finish_poll(second, LATER, requests=1, ok=0, failed=3, error="boom", rate_remaining=None,
+                      rate_reset_at=None)
+    assert store.last_poll() is not None and store.last_poll()["id"] == second  # type: ignore[index]
+    assert store.last_poll(successful=True)["id"] == first  # type: ignore[index]
+
