@@ -25,7 +25,7 @@ from bot.sandbox.mail import MailSink
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
 
-GROUP, CHANNEL, OPERATOR = -1001000000001, -1002000000002, 7000001
+GROUP, CHANNEL, PRIVATE, OPERATOR = -1001000000001, -1002000000002, 7000002, 7000001
 INDIA = ["delhi_reporter", "kisan_voice", "farmers_desk", "ind_activist", "mp_opposition", "news_collective"]
 
 CONFIG = """\
@@ -57,6 +57,7 @@ subscribers:
   - {{name: Press desk (email), email: desk@rights.test, countries: [TR, IN]}}
   - {{name: Turkey group (Telegram), telegram_chat: {group}, countries: [TR]}}
   - {{name: Alerts channel (Telegram), telegram_chat: {channel}, events: [restricted, restored, other]}}
+  - {{name: Lawyer for journalists (Telegram private), telegram_chat: {private}, tags: [journalist]}}
 operators:
   - {{name: On-call operator, telegram_chat: {operator}}}
 """
@@ -129,7 +130,8 @@ class Demo:
 
     async def play(self) -> int:
         with XSandbox() as x, TelegramSandbox() as tg, MailSink() as mail, tempfile.TemporaryDirectory() as tmp:
-            for chat, kind in ((GROUP, "supergroup"), (CHANNEL, "channel"), (OPERATOR, "private")):
+            chats = ((GROUP, "supergroup"), (CHANNEL, "channel"), (PRIVATE, "private"), (OPERATOR, "private"))
+            for chat, kind in chats:
                 tg.add_chat(chat, kind, title=f"chat {chat}")
             x.add_account("MahirZeynalov", name="Mahir Zeynalov")
             for handle in INDIA:
@@ -142,7 +144,8 @@ class Demo:
         path = tmp / "config.yaml"
         india = "\n".join(f"  - {{handle: {h}, tags: [india]}}" for h in INDIA)
         path.write_text(CONFIG.format(x_url=x.base_url, tg_url=tg.base_url, smtp_port=mail.port, india=india,
-                                      interval=self.interval, group=GROUP, channel=CHANNEL, operator=OPERATOR))
+                                      interval=self.interval, group=GROUP, channel=CHANNEL, private=PRIVATE,
+                                      operator=OPERATOR))
         config = load_config(path, {"X_BEARER_TOKEN": x.bearer_token, "TELEGRAM_BOT_TOKEN": tg.token})
         app = App(config, on_delivered=self.on_delivered, on_cycle=self.on_cycle)
         self.out.print(f"[bold]presswatch demo[/]: {len(config.watchlist)} accounts, polled every "

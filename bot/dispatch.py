@@ -20,6 +20,7 @@ log = logging.getLogger("presswatch.dispatch")
 
 # Telegram counts at its end, after network jitter: keep a little under its limits.
 _MARGIN = 1.05
+DIGEST_MAX = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,8 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         self.pacer = pacer or TelegramPacer()
         self.concurrency = {"telegram": 32, "email": 1} | (concurrency or {})
+        # Channels where alerts queued together for one subscriber go out as one digest message.
+        self.digest = {"telegram": DIGEST_MAX}
         self.on_delivered = on_delivered
         self._wake = asyncio.Event()
         self._rendered: dict[tuple[str, int], Message] = {}
@@ -140,7 +143,9 @@ class Dispatcher:
                     items = self.outbox.claim_due(self.clock(), 1, channel)
                     if not items:
                         break
-                    running.add(asyncio.create_task(self._deliver(notifier, items[0])))
+                    if items[0].transition_id and channel in self.digest:
+                        items += self.outbox.claim_more(items[0].subscriber.id, self.clock(), self.digest[channel] - 1)
+                    running.add(asyncio.create_task(self._deliver(notifier, items)))
                 if not running:
                     return
                 _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -164,27 +169,45 @@ class Dispatcher:
             self._rendered[key] = message
         return message
 
-    async def _deliver(self, notifier: Notifier, item: OutboxItem) -> None:
-        address = item.subscriber.address
+    def _compose(self, items: list[OutboxItem]) -> tuple[Message | None, list[OutboxItem]]:
+        """The message for these items, and the items it covers (a digest may not fit them all)."""
+        if len(items) == 1:
+            return self._message(items[0]), items
+        by_id = {item.transition_id: item for item in items}
+        transitions = sorted(self.store.transitions(ids=list(by_id)), key=lambda t: t.id)
+        message, count = self.renderer.digest(transitions)
+        covered = [by_id[t.id] for t in transitions[:count]]
+        for item in items:
+            if item not in covered:  # back in the queue, due now: the next digest takes it
+                self.outbox.mark_retry(item.id, self.clock(), "left for the next digest")
+        return message, covered
+
+    async def _deliver(self, notifier: Notifier, items: list[OutboxItem]) -> None:
+        first = items[0]
+        address = first.subscriber.address
         try:
-            message = self._message(item)
+            message, items = self._compose(items)
             if message is None:
-                self.outbox.mark_failed(item.id, "the transition or notice it announces is gone")
+                self.outbox.mark_failed(first.id, "the transition or notice it announces is gone")
                 return
             if notifier.channel == "telegram":
                 await self.pacer.acquire(address)
             await notifier.send(address, message)
         except NotifyError as exc:
-            self._failed(item, exc)
+            for item in items:
+                self._failed(item, exc)
             return
         except Exception as exc:  # a bug must not lose the message: retry it like a temporary error
-            log.exception("unexpected error delivering outbox row %d", item.id)
-            self._failed(item, NotifyError(f"{type(exc).__name__}: {exc}"))
+            log.exception("unexpected error delivering outbox row %d", first.id)
+            for item in items:
+                self._failed(item, NotifyError(f"{type(exc).__name__}: {exc}"))
             return
-        self.outbox.mark_sent(item.id, self.clock())
-        log.info("delivered %s alert %d to %s", notifier.channel, item.id, item.subscriber.name)
+        now = self.clock()
+        for item in items:
+            self.outbox.mark_sent(item.id, now)
+        log.info("delivered %s message (%d alerts) to %s", notifier.channel, len(items), first.subscriber.name)
         if self.on_delivered:
-            self.on_delivered(item, message)
+            self.on_delivered(first, message)
 
     def _failed(self, item: OutboxItem, exc: NotifyError) -> None:
         now = self.clock()

@@ -210,11 +210,30 @@ class Outbox:
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
                 [(row["outbox_id"],) for row in rows],
             )
-        return [
-            OutboxItem(row["outbox_id"], subscriber_from_row(row), row["transition_id"], row["notice_id"],
-                       row["attempts"] + 1, parse_iso(row["queued_at"]))
-            for row in rows
-        ]
+        return [self._item(row) for row in rows]
+
+    def claim_more(self, subscriber_id: int, now: datetime, limit: int) -> list[OutboxItem]:
+        """Mark up to ``limit`` more due alerts (not notices) for one subscriber as in flight: a digest."""
+        if limit < 1:
+            return []
+        with self.db.atomic():
+            rows = self._rows(
+                "SELECT o.id AS outbox_id, o.transition_id, o.notice_id, o.attempts, o.created_at AS queued_at,"
+                " s.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+                " WHERE o.subscriber_id = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
+                " AND o.transition_id IS NOT NULL AND s.enabled = 1 ORDER BY o.transition_id LIMIT ?",
+                [subscriber_id, now.isoformat(), limit],
+            )
+            self.db.conn.executemany(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                [(row["outbox_id"],) for row in rows],
+            )
+        return [self._item(row) for row in rows]
+
+    @staticmethod
+    def _item(row: dict[str, Any]) -> OutboxItem:
+        return OutboxItem(row["outbox_id"], subscriber_from_row(row), row["transition_id"], row["notice_id"],
+                          row["attempts"] + 1, parse_iso(row["queued_at"]))
 
     def mark_sent(self, outbox_id: int, now: datetime) -> None:
         self.db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",

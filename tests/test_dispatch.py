@@ -328,3 +328,22 @@ async def test_telegram_pacer_keeps_per_chat_spacing_when_the_overall_limit_is_s
     assert most_in_any_window(all_times, 1.0) <= 30
     for times in through.values():
         assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
+
+
+async def test_a_burst_to_one_telegram_chat_goes_out_as_digests_each_change_once(
+        store: Store, clock: Clock, pacer_clock: FakeMonotonic) -> None:
+    subscribe(store, "group", channel="telegram", address="-100777", events=("restricted", "restored", "other"))
+    handles = [f"burst_{n}" for n in range(45)]
+    store.sync_watchlist([(h, []) for h in [*HANDLES, *handles]], T0)
+    for n, handle in enumerate(handles):  # baseline, then withheld in IN: the February 2021 shape
+        observe(store, handle, seen(account_id=str(900 + n), handle=handle), T0)
+    for n, handle in enumerate(handles):
+        observe(store, handle, seen(account_id=str(900 + n), handle=handle, withheld=["IN"]), T0)
+    telegram = FakeNotifier("telegram")
+    await dispatcher(store, clock, [telegram]).drain()
+    assert len(telegram.sent) == 2, "45 changes in two digests, not 45 messages at 20 a minute"
+    texts = [message.telegram_html for _, message in telegram.sent]
+    assert all("changes at once" in text and len(text) < 4096 for text in texts)
+    mentioned = [h for text in texts for h in handles if f"@{h}</b>" in text]
+    assert sorted(mentioned) == sorted(handles), "every change in exactly one message"
+    assert {row["status"] for row in outbox_rows(store)} == {"sent"}

@@ -56,7 +56,8 @@ class _CountingSMTP(SMTP):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not the controller's readiness probe, nor the second call STARTTLS makes.
         if self._original_transport is None:
-            self._sink._transports.add(transport)
+            if isinstance(transport, asyncio.Transport):
+                self._sink._transports.add(transport)
             if self._sink._ready:
                 with self._sink._cond:
                     self._sink.connections += 1
@@ -101,7 +102,7 @@ class MailSink:
         self._refused_recipients: dict[str, tuple[int, str]] = {}
         self._controller: _SinkController | None = None
         self._ready = False
-        self._transports: set[asyncio.BaseTransport] = set()
+        self._transports: set[asyncio.Transport] = set()
 
     def start(self) -> MailSink:
         """Listen on ``port`` in aiosmtpd's own thread."""
