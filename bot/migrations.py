@@ -117,3 +117,28 @@ def m002_delivery(db: Database) -> None:
         CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
         """
     )
+
+
+@migrations()
+def m003_telegram(db: Database) -> None:
+    """Claims: a Telegram user asking to own a handle, proved by a code in its bio or by an admin."""
+    db.executescript(
+        """
+        CREATE TABLE claims (
+            id INTEGER PRIMARY KEY,
+            telegram_user_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            handle TEXT NOT NULL,
+            code TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'verified', 'approved', 'rejected', 'expired')),
+            decided_at TEXT,
+            decided_by INTEGER,
+            account_pk INTEGER REFERENCES accounts(pk)
+        );
+        CREATE INDEX claims_user ON claims (telegram_user_id, status);
+        CREATE INDEX claims_handle ON claims (lower(handle), status);
+        """
+    )

@@ -1,0 +1,129 @@
+"""A chat's own subscription: /subscribe, /unsubscribe, /settings, signed deep links (/link, /start TOKEN)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.caller import Caller, Reply, no_args
+from bot.claims import ClaimBook
+from bot.links import (
+    Filters,
+    LinkError,
+    UsageError,
+    deep_links,
+    describe_filters,
+    format_expiry,
+    parse_filters,
+    parse_link_args,
+    read_link,
+    sign_link,
+)
+from bot.outbox import Outbox, SubscriberSpec
+from bot.replies import esc, fit, when
+from bot.store import Store
+
+UNSUBSCRIBED = "unsubscribed on Telegram"
+NOT_ALLOWED = "Only this group's admins can change its subscription."
+SUBSCRIBE_USAGE = ("Usage: /subscribe [countries] [kinds or groups] [tag:name], for example "
+                   "/subscribe TR IN restricted tag:journalist")
+
+
+class Subscriptions:
+    """Subscriber rows keyed ``tg:<chat id>``; changing one needs ``caller.manages_chat``."""
+
+    def __init__(self, store: Store, outbox: Outbox, *, secret: bytes) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.secret = secret
+        self.claims = ClaimBook(store.db)
+
+    def _key(self, caller: Caller) -> str:
+        """``tg:<chat id>``, or the key of the row whose chat moved here (a group became a supergroup)."""
+        moved = self.store.rows(
+            "SELECT key FROM subscribers WHERE channel = 'telegram' AND address = ? AND key LIKE 'tg:%'"
+            " ORDER BY key = ? DESC, id LIMIT 1", [str(caller.chat_id), caller.subscriber_key])
+        return str(moved[0]["key"]) if moved else caller.subscriber_key
+
+    def subscribe(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
+        """/subscribe [filters]: create or replace this chat's subscription."""
+        try:
+            filters = parse_filters(args)
+        except UsageError as exc:
+            raise UsageError(f"{exc}\n{SUBSCRIBE_USAGE}") from None
+        return self.apply(caller, filters, now)
+
+    def apply(self, caller: Caller, filters: Filters, now: datetime) -> Reply:
+        if not caller.manages_chat:
+            return Reply(NOT_ALLOWED)
+        spec = SubscriberSpec(
+            key=self._key(caller), name=f"Telegram: {caller.name}"[:100], channel="telegram",
+            address=str(caller.chat_id), countries=filters.countries, events=filters.events, tags=filters.tags,
+            source="telegram")
+        existed = self.outbox.subscriber_by_key(spec.key)
+        sub_id = self.outbox.upsert_subscriber(spec, now)
+        self.outbox.enable(sub_id)
+        verb = "Subscription updated" if existed and existed.enabled else "Subscribed"
+        return Reply(f"{verb}. This chat gets alerts for {esc(describe_filters(filters))}.\n"
+                     "Change it with /subscribe, stop with /unsubscribe.")
+
+    def unsubscribe(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
+        """/unsubscribe: stop this chat's alerts (owner alerts stop with /unwatch)."""
+        no_args(args, "Usage: /unsubscribe")
+        if not caller.manages_chat:
+            return Reply(NOT_ALLOWED)
+        sub = self.outbox.subscriber_by_key(self._key(caller))
+        if sub is None or not sub.enabled:
+            return Reply("This chat is not subscribed.")
+        self.outbox.disable(sub.id, UNSUBSCRIBED)
+        return Reply("Unsubscribed: no more alerts here. /subscribe starts them again.")
+
+    def settings(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
+        """/settings: this chat's filters, and in a private chat the accounts and claims of the user."""
+        no_args(args, "Usage: /settings")
+        rows = self.store.rows("SELECT * FROM subscribers WHERE key = ?", [self._key(caller)])
+        if rows and rows[0]["enabled"]:
+            row = rows[0]
+            filters = Filters(tuple(json.loads(row["countries"])), tuple(json.loads(row["events"])),
+                              tuple(json.loads(row["tags"])))
+            lines = [f"This chat is subscribed: {esc(describe_filters(filters))}."]
+        else:
+            lines = ["This chat is not subscribed. Send /subscribe to get alerts."]
+        if not caller.private:
+            lines.append(f"This chat's id: <code>{caller.chat_id}</code> (for telegram_chat in the config)")
+        elif caller.user_id is not None:
+            lines.append(f"Your user id: <code>{caller.user_id}</code> (for telegram.admins or telegram_chat)")
+            owned = self.store.rows(
+                "SELECT handle FROM accounts WHERE owner_telegram_id = ? AND watched = 1 ORDER BY lower(handle)",
+                [caller.user_id])
+            if owned:
+                lines.append("You own: " + ", ".join(f"@{esc(row['handle'])}" for row in owned))
+            for claim in self.claims.live(now, user_id=caller.user_id):
+                lines.append(f"Pending claim #{claim.id} on @{esc(claim.handle)}, expires {when(claim.expires_at)}")
+        return Reply(fit(lines))
+
+    def start(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply | None:
+        """/start TOKEN from a deep link: subscribe with its filters; None when there is no token."""
+        if not args:
+            return None
+        if len(args) != 1:
+            raise UsageError("Usage: /start, or open a subscription link")
+        try:
+            filters = read_link(args[0], self.secret, now)
+        except LinkError as exc:
+            why = "It has expired" if exc.expired else "It is not a valid presswatch link"
+            return Reply(f"This subscription link cannot be used. {why}: ask for a new one. Nothing was changed.")
+        return self.apply(caller, filters, now)
+
+    def link(self, caller: Caller, args: Sequence[str], now: datetime, bot_username: str) -> Reply:
+        """/link [filters] [expiry] (admins): a signed deep link that subscribes with these filters."""
+        try:
+            filters, lasts = parse_link_args(args)
+        except UsageError as exc:
+            raise UsageError(f"{exc}\nUsage: /link [countries] [kinds or groups] [tag:name] [expiry like 7d]") from None
+        token = sign_link(filters, now + lasts, self.secret)
+        private, group = deep_links(bot_username, token)
+        return Reply(
+            f"Subscription link for {esc(describe_filters(filters))}, valid for {esc(format_expiry(lasts))} "
+            f"(until {when(now + lasts)}):\n{esc(private)}\nTo add the bot to a group with it:\n{esc(group)}")
