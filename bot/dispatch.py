@@ -173,7 +173,7 @@ class Dispatcher:
         """The message for these items, and the items it covers (a digest may not fit them all)."""
         if len(items) == 1:
             return self._message(items[0]), items
-        by_id = {item.transition_id: item for item in items}
+        by_id = {item.transition_id: item for item in items if item.transition_id is not None}
         transitions = sorted(self.store.transitions(ids=list(by_id)), key=lambda t: t.id)
         message, count = self.renderer.digest(transitions)
         covered = [by_id[t.id] for t in transitions[:count]]

@@ -87,7 +87,7 @@ class Monitor:
         report = CycleReport(started_at=now)
         watched = self.store.watched(self.watcher.platform)
         poll_id = self.store.start_poll(now)
-        known_ids = {w.account.account_id: w.account.pk for w in watched if w.account.account_id}
+        known_ids: dict[str, int] = {w.account.account_id: w.account.pk for w in watched if w.account.account_id}
         batches = plan_batches(watched, self.watcher.batch_size)
         for index, batch in enumerate(batches):
             result = await self._fetch(batch, report)
@@ -158,7 +158,7 @@ class Monitor:
     def _unix(moment: datetime) -> float:
         return moment.timestamp()
 
-    def _record(self, batch: Batch, result: BatchResult, known_ids: dict[str | None, int],
+    def _record(self, batch: Batch, result: BatchResult, known_ids: dict[str, int],
                 report: CycleReport) -> None:
         outcomes = []
         for observation in result.observations:
@@ -175,14 +175,14 @@ class Monitor:
             if self.on_recorded:
                 self.on_recorded(written)
 
-    def _match(self, batch: Batch, observation: Observation, known_ids: dict[str | None, int]) -> Watched | None:
+    def _match(self, batch: Batch, observation: Observation, known_ids: dict[str, int]) -> Watched | None:
         key = observation.requested if batch.by == "ids" else observation.requested.casefold()
         watched = batch.accounts.get(key)
         if watched is None:
             log.warning("an answer for %r matched no request; ignored", observation.requested)
             return None
-        owner = known_ids.get(observation.account_id)
-        if observation.account_id and owner is not None and owner != watched.account.pk:
+        owner = known_ids.get(observation.account_id) if observation.account_id else None
+        if owner is not None and owner != watched.account.pk:
             log.warning("@%s is the same X account as another watched entry; polled there", watched.account.handle)
             return None
         if observation.account_id:

@@ -135,7 +135,7 @@ class Outbox:
             f" JOIN accounts a ON a.pk = t.account_pk WHERE t.id IN ({placeholders})",
             list(transition_ids),
         )
-        pairs = []
+        pairs: list[tuple[int, int]] = []
         for row in rows:
             event = Event(EventKind(row["kind"]), tuple(json.loads(row["countries"])))
             tags = json.loads(row["tags"])

@@ -298,7 +298,8 @@ class Store:
     def transitions(self, *, handle: str | None = None, ids: Sequence[int] = (),
                     limit: int | None = None) -> list[Transition]:
         """Recorded transitions, newest first; filtered by a handle (current or listed) or by ids."""
-        where, params = ["1 = 1"], []  # type: ignore[var-annotated]
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
         if handle is not None:
             where.append("(lower(a.handle) = lower(?) OR lower(a.listed_handle) = lower(?)"
                          " OR lower(t.handle) = lower(?) OR lower(t.previous_handle) = lower(?))")
