@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import clock as wall
 from bot import registry
-from bot.config import Config
+from bot.config import Config, format_duration
 from bot.dispatch import Dispatcher, RetryPolicy, TelegramPacer
 from bot.models import Message
 from bot.monitor import CycleReport, Monitor
@@ -100,7 +100,7 @@ class App:
             extra=((self._check_stale, config.x.poll_interval),),
         )
         self.schedule.start()
-        log.info("presswatch running: polling every %.0f s", config.x.poll_interval)
+        log.info("presswatch running: polling every %s", format_duration(config.x.poll_interval))
 
     async def _start_telegram(self) -> Any:
         """Start the Telegram bot's command handling when configured; return the bot to send with."""

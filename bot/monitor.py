@@ -107,8 +107,9 @@ class Monitor:
             rate_reset_at=datetime.fromtimestamp(reset, UTC) if reset else None,
         )
         self._health(report, finished)
-        log.info("cycle: %d requests, %d accounts read, %d not read, %d transitions",
-                 report.requests, report.ok, report.failed, len(report.transitions))
+        log.log(logging.WARNING if report.errors else logging.INFO,
+                "cycle: %d requests, %d accounts read, %d not read, %d transitions%s", report.requests, report.ok,
+                report.failed, len(report.transitions), f" ({'; '.join(report.errors)})" if report.errors else "")
         return report
 
     async def _fetch(self, batch: Batch, report: CycleReport) -> BatchResult | None:

@@ -47,7 +47,7 @@ def write_config(
         config["email"] = {"host": "127.0.0.1", "port": smtp_port, "security": "none",
                            "from": "presswatch <alerts@presswatch.test>"}
     for key, value in (extra or {}).items():
-        config[key] = value | config.get(key, {}) if isinstance(value, dict) else value
+        config[key] = config.get(key, {}) | value if isinstance(value, dict) else value
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

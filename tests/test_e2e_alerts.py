@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from e2e import Daemon, db_rows, write_config
+from e2e import TG_TOKEN, X_TOKEN, Daemon, db_rows, write_config
 
 from bot.sandbox.mail import MailSink
 from bot.sandbox.telegram_api import TelegramSandbox
@@ -199,3 +199,24 @@ def test_kill_9_during_a_fan_out_loses_nothing_and_doubles_at_most_in_flight(
     assert delivered_before < len(chats), "the kill should land mid fan-out"
     assert doubled <= 32, f"{doubled} doubled: more than could have been in flight"
     assert db_rows(config, "SELECT count(*) AS n FROM outbox WHERE status != 'sent'")[0]["n"] == 0
+
+
+def test_the_daemon_answers_telegram_commands_and_never_logs_a_secret(
+    x_sandbox: XSandbox, tg_sandbox: TelegramSandbox, tmp_path: Path
+) -> None:
+    x, tg = x_sandbox, tg_sandbox
+    x.add_account("someone", name="Someone")
+    config = write_config(tmp_path, x_url=x.base_url, tg_url=tg.base_url, watchlist=[{"handle": "someone"}],
+                          extra={"telegram": {"commands": True}})
+    with Daemon(config) as daemon:
+        cycles(x, 2)
+        tg.inject_message(555, "/status @someone", from_id=555)
+        assert tg.wait_for_replies(555, 1, WAIT)
+        x.fail_next("401")  # an error path that quotes X's answer
+        cycles(x, 2)
+        assert daemon.stop() == 0
+    [reply] = tg.sent_to(555)
+    assert "@someone" in reply["plain"] and "active" in reply["plain"]
+    log = daemon.output()
+    assert "401" in log and "Telegram bot @presswatch_bot is answering commands" in log
+    assert X_TOKEN not in log and TG_TOKEN not in log
