@@ -67,9 +67,7 @@ class ClaimBook:
         self.db = db
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Claim]:
-        cursor = self.db.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [_claim(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+        return [_claim(row) for row in self.db.query(sql, params)]
 
     def create(self, user_id: int, chat_id: int, handle: str, code: str, now: datetime,
                ttl: timedelta = CLAIM_TTL) -> Claim:

@@ -67,9 +67,7 @@ class Outbox:
         self.db = db
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.db.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return list(self.db.query(sql, params))
 
     def upsert_subscriber(self, spec: SubscriberSpec, now: datetime) -> int:
         """Create or update a subscriber by key.

@@ -117,9 +117,7 @@ class Store:
         self.db = db
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.db.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return list(self.db.query(sql, params))
 
     def sync_watchlist(self, entries: Iterable[tuple[str, Sequence[str]]], now: datetime) -> tuple[int, int]:
         """Make the config's watchlist the set of config-sourced watched accounts: (added, dropped)."""
