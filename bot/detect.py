@@ -93,6 +93,23 @@ def _ordered(codes: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(codes, key=lambda code: (code != EVERYWHERE, code)))
 
 
+def unchanged(previous: AccountState | None, observation: Observation, pending: Pending | None) -> bool:
+    """True when the observation shows exactly the known state and nothing is pending.
+
+    detect() would then decide to do nothing; this check answers the same in a fraction of the time,
+    which matters when 100,000 accounts are polled and almost none changed.
+    """
+    return (
+        pending is None
+        and previous is not None
+        and observation.availability is previous.availability
+        and (observation.protected is None or observation.protected == previous.protected)
+        and (observation.withheld_in is None or observation.withheld_in == previous.withheld_in)
+        and (observation.handle is None or observation.handle == previous.handle)
+        and (observation.name is None or observation.name == previous.name)
+    )
+
+
 def detect(
     previous: AccountState | None,
     observation: Observation,

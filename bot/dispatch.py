@@ -51,7 +51,9 @@ class TelegramPacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._monotonic, self._sleep = monotonic, sleep
-        self.overall = self._window(overall, 1.0)
+        # Evenly spaced, not 30 at once then a pause: a burst arrives spread by network jitter, and
+        # its tail and the next burst's head would land in one of Telegram's one-second windows.
+        self.overall = SlidingWindow(1, _MARGIN / overall, monotonic=monotonic, sleep=sleep)
         self.per_chat = per_chat
         self.group_per_minute = group_per_minute
         self._chats: dict[str, SlidingWindow] = {}

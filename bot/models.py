@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Availability(StrEnum):
@@ -75,18 +78,27 @@ class Observation:
     ``protected``, ``withheld_in``, ``handle`` and ``name`` are None when the platform did not
     show them (a suspended or missing account). ``raw`` is the API entry as JSON text: evidence.
     ``requested`` is the id or handle the watcher asked for, to match the observation to the account.
+    The evidence is ``raw`` (JSON text) or ``entry`` (the parsed API entry, serialised only when a
+    transition stores it: most polls change nothing, and serialising every entry cost a third of a cycle).
     """
 
     platform: str
     requested: str
     account_id: str | None
     availability: Availability
-    raw: str
+    raw: str = ""
     protected: bool | None = None
     withheld_in: frozenset[str] | None = None
     handle: str | None = None
     name: str | None = None
     description: str = ""
+    entry: Mapping[str, Any] | None = None
+
+    def evidence(self) -> str:
+        """The API entry as compact JSON with sorted keys: what is stored and hashed."""
+        if self.raw:
+            return self.raw
+        return json.dumps(self.entry or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)

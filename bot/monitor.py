@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.detect import detect
+from bot.detect import detect, unchanged
 from bot.models import NoticeKind, Observation
 from bot.outbox import Outbox
 from bot.ratelimit import SlidingWindow
@@ -39,6 +40,13 @@ class Batch:
     by: str  # "ids" or "handles"
     keys: tuple[str, ...]
     accounts: dict[str, Watched]
+
+
+def _wrote(outcome: Outcome) -> bool:
+    """Whether recording this outcome changed the account's row."""
+    verdict, watched = outcome.verdict, outcome.watched
+    return (verdict.state is not None or verdict.pending != watched.pending
+            or outcome.observation.account_id not in (None, watched.account.account_id))
 
 
 def plan_batches(watched: Sequence[Watched], size: int) -> list[Batch]:
@@ -81,23 +89,50 @@ class Monitor:
         self.clock = clock
         self.max_rate_wait = max_rate_wait
         self.on_recorded = on_recorded
+        # The watched accounts as of the last cycle, kept between cycles: reloading 100,000 rows
+        # every cycle cost more than the HTTP requests. Rows a batch changed are re-read after it;
+        # any other change to the watchlist moves store.watchlist_version and forces a reload.
+        self._cache: dict[int, Watched] = {}
+        self._cache_version = -1
+
+    def _watched(self) -> list[Watched]:
+        if self._cache_version != self.store.watchlist_version:
+            self._cache = {w.account.pk: w for w in self.store.watched(self.watcher.platform)}
+            self._cache_version = self.store.watchlist_version
+        return list(self._cache.values())
+
+    def _refresh(self, outcomes: Sequence[Outcome]) -> None:
+        """Re-read the accounts whose row a batch wrote."""
+        changed = [o.watched.account.pk for o in outcomes if _wrote(o)]
+        for watched in self.store.watched(self.watcher.platform, pks=changed) if changed else ():
+            self._cache[watched.account.pk] = watched
 
     async def run_cycle(self, now: datetime) -> CycleReport:
         """Poll every watched account once and record what changed."""
         report = CycleReport(started_at=now)
-        watched = self.store.watched(self.watcher.platform)
+        watched = self._watched()
         poll_id = self.store.start_poll(now)
         known_ids: dict[str, int] = {w.account.account_id: w.account.pk for w in watched if w.account.account_id}
         batches = plan_batches(watched, self.watcher.batch_size)
-        for index, batch in enumerate(batches):
-            result = await self._fetch(batch, report)
-            if result is None:
-                report.failed += len(batch.keys)
+        # One request ahead: the next batch is on the wire while this one is detected and recorded.
+        ahead = asyncio.ensure_future(self._fetch(batches[0], report)) if batches else None
+        try:
+            for index, batch in enumerate(batches):
+                assert ahead is not None
+                result = await ahead
+                ahead = None
                 if report.aborted:
-                    report.failed += sum(len(rest.keys) for rest in batches[index + 1 :])
+                    report.failed += sum(len(rest.keys) for rest in batches[index:])
                     break
-                continue
-            self._record(batch, result, known_ids, report)
+                if index + 1 < len(batches):
+                    ahead = asyncio.ensure_future(self._fetch(batches[index + 1], report))
+                if result is None:
+                    report.failed += len(batch.keys)
+                    continue
+                self._record(batch, result, known_ids, report)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
         finished = self.clock()
         reset = report.rate.reset_at if report.rate else None
         self.store.finish_poll(
@@ -162,15 +197,21 @@ class Monitor:
     def _record(self, batch: Batch, result: BatchResult, known_ids: dict[str, int],
                 report: CycleReport) -> None:
         outcomes = []
+        read = 0
         for observation in result.observations:
             watched = self._match(batch, observation, known_ids)
             if watched is None:
                 continue
+            read += 1
+            if observation.account_id == watched.account.account_id and unchanged(
+                    watched.state, observation, watched.pending):
+                continue
             verdict = detect(watched.state, observation, watched.pending, self.confirmations)
             outcomes.append(Outcome(watched, observation, verdict))
-        report.ok += len(outcomes)
-        report.failed += len(batch.keys) - len(outcomes)
+        report.ok += read
+        report.failed += len(batch.keys) - read
         written = self.store.record(outcomes, self.clock())
+        self._refresh(outcomes)
         if written:
             report.transitions.extend(written)
             if self.on_recorded:

@@ -115,6 +115,9 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Bumped by every change to the watchlist made outside record(): readers that cache
+        # watched accounts (the monitor) reload when it moves.
+        self.watchlist_version = 0
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
@@ -127,6 +130,7 @@ class Store:
         # An operator who follows a rename lists the account under its new handle: same account.
         current = {row["handle"].casefold(): row for row in rows if row["source"] == "config"}
         kept: set[int] = set()
+        self.watchlist_version += 1
         added = dropped = 0
         with self.db.atomic():
             for key, (handle, tags) in wanted.items():
@@ -161,6 +165,7 @@ class Store:
         self, handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime
     ) -> Account:
         """Watch a handle added at run time (Telegram); re-watches it if it was dropped."""
+        self.watchlist_version += 1
         existing = self.find_account(handle, include_unwatched=True)
         with self.db.atomic():
             if existing is None:
@@ -177,9 +182,11 @@ class Store:
         return found
 
     def set_owner(self, pk: int, owner: int | None) -> None:
+        self.watchlist_version += 1
         self.db.execute("UPDATE accounts SET owner_telegram_id = ? WHERE pk = ?", [owner, pk])
 
     def unwatch(self, pk: int) -> None:
+        self.watchlist_version += 1
         self.db.execute("UPDATE accounts SET watched = 0, owner_telegram_id = NULL WHERE pk = ?", [pk])
 
     def account(self, pk: int) -> Account | None:
@@ -200,9 +207,14 @@ class Store:
         )
         return _watched(rows[0]) if rows else None
 
-    def watched(self, platform: str = "x") -> list[Watched]:
-        """Every watched account of a platform, in a stable order."""
-        rows = self.rows("SELECT * FROM accounts WHERE platform = ? AND watched = 1 ORDER BY pk", [platform])
+    def watched(self, platform: str = "x", pks: Sequence[int] = ()) -> list[Watched]:
+        """Every watched account of a platform (or those of ``pks``), in a stable order."""
+        # Streamed row by row: 100,000 rows held as dicts at once would double the cycle's peak memory.
+        if not pks:
+            rows = self.db.query("SELECT * FROM accounts WHERE platform = ? AND watched = 1 ORDER BY pk", [platform])
+        else:
+            rows = self.db.query("SELECT * FROM accounts WHERE pk IN (SELECT value FROM json_each(?))"
+                                 " AND watched = 1 ORDER BY pk", [json.dumps(list(pks))])
         return [_watched(row) for row in rows]
 
     def record(self, outcomes: Sequence[Outcome], now: datetime) -> list[int]:
@@ -229,7 +241,7 @@ class Store:
             first_seen = self._pending_first_seen(pk) or now
             for event in verdict.change.events:
                 written.append(self._insert_transition(pk, verdict, event.kind, event.countries,
-                                                       observation.raw, first_seen, now))
+                                                       observation.evidence(), first_seen, now))
         if verdict.state is not None:
             state = verdict.state
             moved = verdict.change is not None or verdict.baseline

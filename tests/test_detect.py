@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.detect import Pending, Verdict, detect
+from bot.detect import Pending, Verdict, detect, unchanged
 from bot.models import AccountState, Availability, Event, EventKind, Observation
 from tests.helpers_core import NOT_FOUND, SUSPENDED, seen, state
 
@@ -145,3 +145,27 @@ def test_a_restore_is_compared_with_the_state_before_the_loss(unavailable: Avail
         (Event(restored),),
     ]
     assert changes[1].current == before
+
+
+@pytest.mark.parametrize("observation", [
+    seen(),
+    seen(withheld=["TR"]),
+    seen(protected=True),
+    seen(handle="alice2"),
+    seen(name="Alice B"),
+    seen(SUSPENDED),
+    seen(NOT_FOUND),
+])
+@pytest.mark.parametrize("known", [state(), state(withheld=("TR",)), state(availability=SUSPENDED), None])
+def test_the_unchanged_shortcut_agrees_with_detect(observation: Observation, known: AccountState | None) -> None:
+    """unchanged() may only say yes where detect() would record nothing at all."""
+    verdict = detect(known, observation, None, 2)
+    if unchanged(known, observation, None):
+        assert verdict == Verdict(state=None, pending=None)
+    assert not unchanged(known, observation, Pending(state(), 1))
+
+
+def test_the_unchanged_shortcut_takes_a_poll_that_shows_the_known_state() -> None:
+    assert unchanged(state(withheld=["TR"]), seen(withheld=["TR"]), None)
+    assert unchanged(state(availability=SUSPENDED), seen(SUSPENDED), None)
+    assert not unchanged(None, seen(), None)

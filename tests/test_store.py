@@ -112,8 +112,8 @@ def test_a_transition_keeps_its_raw_evidence_and_its_sha256(store: Store) -> Non
     observation = seen(withheld=["IN"])
     [tid] = observe(store, "alice", observation, LATER)
     [t] = store.transitions(ids=[tid])
-    assert store.evidence(tid) == observation.raw
-    assert t.evidence_sha256 == hashlib.sha256(observation.raw.encode()).hexdigest()
+    assert store.evidence(tid) == observation.evidence()
+    assert t.evidence_sha256 == hashlib.sha256(observation.evidence().encode()).hexdigest()
     assert (t.kind, t.countries, t.withheld_in, t.handle) == (K.WITHHELD, ("IN",), ("IN",), "alice")
 
 

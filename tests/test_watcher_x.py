@@ -42,11 +42,11 @@ async def test_active_account_is_observed_with_its_fields(sb: XSandbox, watcher:
     ident = sb.add_account("alice", name="Alice A", description="reporter")
     obs = only(await watcher.lookup_ids([ident]))
     assert obs == Observation(
-        platform="x", requested=ident, account_id=ident, availability=Availability.ACTIVE, raw=obs.raw,
+        platform="x", requested=ident, account_id=ident, availability=Availability.ACTIVE, entry=obs.entry,
         protected=False, withheld_in=frozenset(), handle="alice", name="Alice A", description="reporter",
     )
-    raw = json.loads(obs.raw)
-    assert raw["id"] == ident and obs.raw == json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    raw = json.loads(obs.evidence())
+    assert raw["id"] == ident and obs.evidence() == json.dumps(raw, sort_keys=True, separators=(",", ":"))
     assert set(sb.requests[-1].query["user.fields"].split(",")) == set(USER_FIELDS)
 
 
@@ -81,7 +81,7 @@ async def test_batch_with_suspended_deactivated_and_unknown(sb: XSandbox, watche
     suspended = result.observations[1]
     assert suspended.account_id == (ids[1] if by == "ids" else None)
     assert (suspended.protected, suspended.withheld_in, suspended.handle, suspended.name) == (None,) * 4
-    assert json.loads(suspended.raw)["title"] == "Forbidden"
+    assert json.loads(suspended.evidence())["title"] == "Forbidden"
     assert result.missing == ()
 
 

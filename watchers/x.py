@@ -189,32 +189,32 @@ def _fold(by: By) -> Callable[[str], str]:
     return str.casefold if by == "usernames" else str
 
 
-def _compact(entry: Mapping[str, Any]) -> str:
-    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _from_user(entry: object, wanted: Mapping[str, str], by: By) -> Observation | None:
-    if not isinstance(entry, dict):
+    # The hot path of a poll (once per account): keep it to plain lookups.
+    if type(entry) is not dict:
         return None
-    uid, name, username = entry.get("id"), entry.get("name"), entry.get("username")
-    if not (isinstance(uid, str) and isinstance(name, str) and isinstance(username, str)):
+    try:
+        uid, name, username = entry["id"], entry["name"], entry["username"]
+    except KeyError:
+        return None
+    if type(uid) is not str or type(name) is not str or type(username) is not str:
         return None
     requested = wanted.get(uid if by == "ids" else username.casefold())
     withheld = _withheld(entry.get("withheld"))
     if requested is None or withheld is None:
         return None
     description = entry.get("description")
-    return Observation(
-        platform="x", requested=requested, account_id=uid, availability=Availability.ACTIVE,
-        raw=_compact(entry), protected=entry.get("protected") is True, withheld_in=withheld,
-        handle=username, name=name, description=description if isinstance(description, str) else "",
-    )
+    return Observation("x", requested, uid, Availability.ACTIVE, "", entry.get("protected") is True, withheld,
+                       username, name, description if type(description) is str else "", entry)
+
+
+_NOWHERE: frozenset[str] = frozenset()
 
 
 def _withheld(value: object) -> frozenset[str] | None:
     """Country codes upper-cased ('XX' kept: everywhere); None when the object is unreadable."""
     if value is None:
-        return frozenset()
+        return _NOWHERE
     codes = value.get("country_codes", []) if isinstance(value, dict) else None
     if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
         return None
@@ -242,6 +242,6 @@ def _from_error(entry: object, wanted: Mapping[str, str], by: By) -> Observation
         if isinstance(candidate, str) and (requested := wanted.get(fold(candidate))) is not None:
             return Observation(
                 platform="x", requested=requested, account_id=requested if by == "ids" else None,
-                availability=availability, raw=_compact(entry),
+                availability=availability, entry=entry,
             )
     return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import socket
+import socketserver
 import threading
 import time
 from collections import deque
@@ -66,7 +68,7 @@ class TelegramSandbox(SandboxState):
         self.group_per_minute = group_per_minute
         self.slow_seconds = 2.0
         self.rate_limited_count = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._windows: dict[tuple[str, int], deque[float]] = {}
         self._methods: dict[str, Callable[[JSON], Any]] = {
@@ -99,8 +101,7 @@ class TelegramSandbox(SandboxState):
     def start(self) -> TelegramSandbox:
         """Listen (on ``port``, or a free one) and serve in a daemon thread."""
         handler = type("Handler", (_Handler,), {"sandbox": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self.port), handler)
         self.port = self._server.server_address[1]
         self._stopping.clear()
         # A short poll interval keeps stop() and set_down() quick.
@@ -118,6 +119,7 @@ class TelegramSandbox(SandboxState):
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -266,8 +268,49 @@ class TelegramSandbox(SandboxState):
         return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
 
 
+class _Server(ThreadingHTTPServer):
+    """Keep-alive connections are tracked so that going down really cuts every client off."""
+
+    daemon_threads = True
+    request_queue_size = 128  # a burst of 32 concurrent sends must not overflow the listen backlog
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host's FQDN, which can stall on a sandboxed resolver.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            for conn in list(self.connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.connections.clear()
+
+
 class _Handler(BaseHTTPRequestHandler):
     sandbox: TelegramSandbox
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as PTB's httpx client expects
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.connections_lock:
+                self.server.connections.discard(self.connection)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
