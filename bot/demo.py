@@ -167,8 +167,8 @@ class Demo:
         self.out.print(f"\n{self.stamp()} [bold]A flaky API[/]: 5xx, a timeout, 429, malformed JSON, a 401; "
                        "and one poll that briefly shows @kisan_voice withheld")
         before = len(self._all_transitions(app))
+        x.configure(slow_seconds=1.5)  # past the demo's 1 s request timeout
         for kind in ("500", "timeout", "html502", "malformed", "401"):
-            x.configure(slow_seconds=1.5)
             x.fail_next(kind)
             await self._cycles(app, 2)
         x.set_withheld("kisan_voice", ["IN"])
