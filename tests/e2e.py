@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+WAIT = 30  # seconds: a bound on every wait, never a sleep
 X_TOKEN = "sandbox-token"
 TG_TOKEN = "123456:sandbox"
 
@@ -116,3 +117,12 @@ def db_rows(config: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[s
         return [dict(row) for row in conn.execute(sql, params)]
     finally:
         conn.close()
+
+
+def cycles(x: Any, count: int) -> None:
+    """Wait until the daemon has started ``count`` more polls of the X sandbox (few accounts: one request each).
+
+    A poll's request starting means the previous poll was committed: cycles never overlap.
+    """
+    target = x.request_count + count
+    assert x.wait_for_requests(target, WAIT), f"daemon made {x.request_count} of {target} requests"

@@ -7,20 +7,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from e2e import TG_TOKEN, X_TOKEN, Daemon, db_rows, write_config
+from e2e import TG_TOKEN, WAIT, X_TOKEN, Daemon, cycles, db_rows, write_config
 
 from bot.sandbox.mail import MailSink
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
 
-WAIT = 30
 TR_GROUP, ALL_CHANNEL, PRIVATE, OPERATOR = -1001111, -1002222, 3333, 4444
 HOSTILE = '<b>Ayşe</b> & "Co" ‏עברית 🙂 <script>x</script>'
 
 
-def cycles(x: XSandbox, count: int) -> None:
-    target = x.request_count + count
-    assert x.wait_for_requests(target, WAIT), f"daemon made {x.request_count} of {target} requests"
 
 
 def texts(tg: TelegramSandbox, chat: int) -> list[str]:

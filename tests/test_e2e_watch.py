@@ -7,21 +7,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from e2e import Daemon, db_rows, history, presswatch, write_config
+from e2e import WAIT, Daemon, cycles, db_rows, history, presswatch, write_config
 
 from bot.sandbox.x_api import XSandbox
 
-WAIT = 30  # seconds: a bound, never a sleep
 ACCOUNTS = ["withheld_one", "suspended_one", "gone_one", "renamed_one", "calm_one"]
 
 
-def cycles(x: XSandbox, count: int) -> None:
-    """Wait until the daemon has started ``count`` more polls (one request each: few accounts).
-
-    A poll's request starting means the previous poll was committed: cycles never overlap.
-    """
-    target = x.request_count + count
-    assert x.wait_for_requests(target, WAIT), f"daemon made {x.request_count} of {target} requests"
 
 
 @pytest.fixture
