@@ -194,33 +194,25 @@ class Outbox:
 
     def claim_due(self, now: datetime, limit: int, channel: str | None = None) -> list[OutboxItem]:
         """Mark up to ``limit`` due rows as in flight and return them, oldest first."""
-        channel_sql = " AND s.channel = ?" if channel else ""
-        params: list[Any] = [now.isoformat(), *([channel] if channel else []), limit]
-        with self.db.atomic():
-            rows = self._rows(
-                "SELECT o.id AS outbox_id, o.transition_id, o.notice_id, o.attempts, o.created_at AS queued_at,"
-                " s.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-                f" WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND s.enabled = 1{channel_sql}"
-                " ORDER BY o.next_attempt_at, o.id LIMIT ?",
-                params,
-            )
-            self.db.conn.executemany(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
-                [(row["outbox_id"],) for row in rows],
-            )
-        return [self._item(row) for row in rows]
+        where, params = ("s.channel = ?", [channel]) if channel else ("1 = 1", [])
+        return self._claim(where, params, "o.next_attempt_at, o.id", now, limit)
 
     def claim_more(self, subscriber_id: int, now: datetime, limit: int) -> list[OutboxItem]:
         """Mark up to ``limit`` more due alerts (not notices) for one subscriber as in flight: a digest."""
         if limit < 1:
             return []
+        where = "o.subscriber_id = ? AND o.transition_id IS NOT NULL"
+        return self._claim(where, [subscriber_id], "o.transition_id", now, limit)
+
+    def _claim(self, where: str, params: list[Any], order: str, now: datetime, limit: int) -> list[OutboxItem]:
+        """Due rows of enabled subscribers matching ``where``, marked 'sending' in the same transaction."""
         with self.db.atomic():
             rows = self._rows(
                 "SELECT o.id AS outbox_id, o.transition_id, o.notice_id, o.attempts, o.created_at AS queued_at,"
                 " s.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-                " WHERE o.subscriber_id = ? AND o.status = 'pending' AND o.next_attempt_at <= ?"
-                " AND o.transition_id IS NOT NULL AND s.enabled = 1 ORDER BY o.transition_id LIMIT ?",
-                [subscriber_id, now.isoformat(), limit],
+                f" WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND s.enabled = 1 AND {where}"
+                f" ORDER BY {order} LIMIT ?",
+                [now.isoformat(), *params, limit],
             )
             self.db.conn.executemany(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
