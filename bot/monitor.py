@@ -181,18 +181,14 @@ class Monitor:
             report.errors.append(f"X usage cap exhausted: {exc}")
             report.aborted = "usage_cap"
             return False
-        reset = exc.reset_at if exc.reset_at is not None else self._unix(self.clock()) + 60
-        if reset - self._unix(self.clock()) > self.max_rate_wait:
+        reset = exc.reset_at if exc.reset_at is not None else self.clock().timestamp() + 60
+        if reset - self.clock().timestamp() > self.max_rate_wait:
             report.errors.append("rate limited until a reset too far away")
             report.aborted = "rate_limit"
             return False
         log.warning("rate limited by X: resuming after the reset")
         self.limiter.block_until(reset)
         return True
-
-    @staticmethod
-    def _unix(moment: datetime) -> float:
-        return moment.timestamp()
 
     def _record(self, batch: Batch, result: BatchResult, known_ids: dict[str, int],
                 report: CycleReport) -> None:
