@@ -252,11 +252,10 @@ class Shell:
         pacer = dispatcher.pacer if dispatcher is not None else None
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         for attempt in range(2):
-            if pacer is not None:
-                await pacer.acquire(str(chat_id))
             try:
-                await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                               link_preview_options=_NO_PREVIEW, reply_parameters=reply)
+                async with pacer.slot(str(chat_id)) if pacer is not None else contextlib.nullcontext():
+                    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                                   link_preview_options=_NO_PREVIEW, reply_parameters=reply)
                 return
             except RetryAfter as exc:
                 seconds = retry_seconds(exc)

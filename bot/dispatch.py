@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,7 +40,8 @@ class TelegramPacer:
     """Telegram's limits: overall per second, per chat per second, per group per minute.
 
     A message takes its overall, chat and group slots together, at the moment all are free, so a wait
-    for one limit can never leave a slot of another stamped too early.
+    for one limit can never leave a slot of another stamped too early. Its chat and group slots are
+    stamped again when Telegram has answered (see ``slot``).
     """
 
     def __init__(
@@ -71,12 +74,28 @@ class TelegramPacer:
             windows.append(self._groups.setdefault(chat, self._window(self.group_per_minute, 60.0)))
         return windows
 
-    async def acquire(self, chat: str) -> None:
+    async def acquire(self, chat: str) -> list[tuple[SlidingWindow, float]]:
+        """Wait until the overall, chat and group limits all allow a message; returns the slots taken."""
         windows = self._windows(chat)
         while (wait := max(window.delay() for window in windows)) > 0:
             await self._sleep(wait)
-        for window in windows:  # no await since the check: nothing else ran in between
-            window.take()
+        return [(window, window.take()) for window in windows]  # no await since the check
+
+    @asynccontextmanager
+    async def slot(self, chat: str) -> AsyncIterator[None]:
+        """Pace one send to ``chat``; its chat and group slots count from Telegram's answer.
+
+        Two messages to one chat sent 1.05 s apart can still arrive under a second apart when the first
+        was slowed on its way (a busy machine, a new connection). Counting from the answer makes that
+        impossible. The overall slot keeps its send time: sends overlap, and evenly spaced sends have
+        room for jitter in a one-second window of 30.
+        """
+        taken = await self.acquire(chat)
+        try:
+            yield
+        finally:
+            for window, stamp in taken[1:]:
+                window.restamp(stamp)
 
     def pause(self, seconds: float, chat: str) -> None:
         """A 429: hold this chat and, as Telegram may mean the whole bot, everything else too."""
@@ -192,9 +211,8 @@ class Dispatcher:
             if message is None:
                 self.outbox.mark_failed(first.id, "the transition or notice it announces is gone")
                 return
-            if notifier.channel == "telegram":
-                await self.pacer.acquire(address)
-            await notifier.send(address, message)
+            async with self.pacer.slot(address) if notifier.channel == "telegram" else contextlib.nullcontext():
+                await notifier.send(address, message)
         except NotifyError as exc:
             for item in items:
                 self._failed(item, exc)

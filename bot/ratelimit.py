@@ -44,9 +44,23 @@ class SlidingWindow:
             wait = max(wait, self._sent[0] + self.per - now)
         return wait
 
-    def take(self) -> None:
-        """Take a slot now (the caller checked ``delay()`` is 0 with no await since)."""
-        self._sent.append(self._monotonic())
+    def take(self) -> float:
+        """Take a slot now (the caller checked ``delay()`` is 0 with no await since); returns its stamp."""
+        stamp = self._monotonic()
+        self._sent.append(stamp)
+        return stamp
+
+    def restamp(self, stamp: float) -> None:
+        """Move the slot taken at ``stamp`` to now: the request it paced has only now been answered.
+
+        A server counts a request when it arrives, somewhere between our send and its answer; counting
+        from the answer keeps the next one a full window after it, whatever the network's delay.
+        """
+        try:
+            self._sent.remove(stamp)
+        except ValueError:
+            pass  # aged out already: the request took longer than the window
+        self._sent.append(self._monotonic())  # every stamp left is older: the deque stays in order
 
     async def acquire(self) -> float:
         """Wait for a slot and take it; returns the seconds waited."""

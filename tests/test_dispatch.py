@@ -330,6 +330,29 @@ async def test_telegram_pacer_keeps_per_chat_spacing_when_the_overall_limit_is_s
         assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
 
 
+@pytest.mark.parametrize("chat, per, transit", [("42", 1.0, 0.4), ("-100123", 60.0, 5.0)])
+async def test_a_slow_send_spaces_the_next_message_to_its_chat_from_the_answer(chat: str, per: float,
+                                                                                transit: float) -> None:
+    """Telegram counts on arrival, anywhere between our send and its answer: the chat's next slot waits
+    a full window after the answer, so a first request held up in transit cannot land too close to the next."""
+    vt = VirtualTime()
+    pacer = TelegramPacer(group_per_minute=1, monotonic=vt.monotonic, sleep=vt.sleep)
+    answered: list[float] = []
+    sent: list[float] = []
+
+    async def two_sends() -> None:
+        async with pacer.slot(chat):
+            await vt.sleep(transit)  # the request is held up on its way
+            answered.append(vt.now)
+        async with pacer.slot(chat):
+            sent.append(vt.now)
+
+    await vt.run([two_sends()])
+    assert sent[0] - answered[0] >= per
+    other = await paced(vt, pacer, ["7"])  # other chats wait only the overall spacing, 1/30 s
+    assert other["7"][0] - sent[0] < 0.1
+
+
 async def test_a_burst_to_one_telegram_chat_goes_out_as_digests_each_change_once(
         store: Store, clock: Clock, pacer_clock: FakeMonotonic) -> None:
     subscribe(store, "group", channel="telegram", address="-100777", events=("restricted", "restored", "other"))

@@ -88,3 +88,23 @@ async def test_concurrent_acquirers_share_the_budget() -> None:
 def test_a_limit_that_allows_nothing_is_refused(requests: int, per: float) -> None:
     with pytest.raises(ValueError):
         SlidingWindow(requests, per)
+
+
+async def test_restamp_moves_a_slot_to_now_and_keeps_the_others() -> None:
+    fake = FakeMonotonic()
+    limiter = window(fake, 2, 10.0)
+    first = limiter.take()
+    fake.now += 1
+    limiter.take()
+    fake.now += 3
+    limiter.restamp(first)  # answered only now: the slot counts from here, the other keeps its time
+    fake.now += 1
+    assert limiter.delay() == pytest.approx(6.0)  # the older slot (taken 4 s ago) frees first
+    fake.now += 6
+    assert limiter.delay() == 0.0
+    slow = limiter.take()
+    fake.now += 20
+    assert limiter.delay() == 0.0  # every slot aged out while that request was on its way
+    limiter.restamp(slow)  # it still counts from its answer
+    limiter.take()
+    assert limiter.delay() == pytest.approx(10.0)
