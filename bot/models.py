@@ -71,7 +71,7 @@ class AccountState:
         return (self.availability, self.protected, self.withheld_in, self.handle.casefold())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per account per cycle, and a frozen __init__ costs 4x
 class Observation:
     """One successful reading of one account from a platform.
 
@@ -80,6 +80,7 @@ class Observation:
     ``requested`` is the id or handle the watcher asked for, to match the observation to the account.
     The evidence is ``raw`` (JSON text) or ``entry`` (the parsed API entry, serialised only when a
     transition stores it: most polls change nothing, and serialising every entry cost a third of a cycle).
+    Treat it as read-only.
     """
 
     platform: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,7 @@ class CycleReport:
 class Batch:
     by: str  # "ids" or "handles"
     keys: tuple[str, ...]
-    accounts: dict[str, Watched]
+    pks: dict[str, int]  # the key an answer comes back under (id, or handle case-folded) -> account pk
 
 
 def _wrote(outcome: Outcome) -> bool:
@@ -49,19 +50,29 @@ def _wrote(outcome: Outcome) -> bool:
             or outcome.observation.account_id not in (None, watched.account.account_id))
 
 
+def _latest(known: RateInfo | None, new: RateInfo | None) -> RateInfo | None:
+    """The budget as of the later of two answers: answers overlap, so the last to come back may be older."""
+    if known is None or new is None:
+        return new or known
+    if (new.reset_at or 0) != (known.reset_at or 0):  # a later reset is a newer window
+        return new if (new.reset_at or 0) > (known.reset_at or 0) else known
+    if new.remaining is None or known.remaining is None:
+        return new if new.remaining is not None else known
+    return new if new.remaining < known.remaining else known
+
+
 def plan_batches(watched: Sequence[Watched], size: int) -> list[Batch]:
     """Known ids are polled by id (they survive renames); the rest by handle, ``size`` a request."""
-    by_id = [w for w in watched if w.account.account_id]
-    by_handle = [w for w in watched if not w.account.account_id]
+    by_id = [w.account for w in watched if w.account.account_id]
+    by_handle = [w.account for w in watched if not w.account.account_id]
     batches = []
     for i in range(0, len(by_id), size):
         chunk = by_id[i : i + size]
-        batches.append(Batch("ids", tuple(w.account.account_id or "" for w in chunk),
-                             {w.account.account_id or "": w for w in chunk}))
+        keys = tuple(a.account_id or "" for a in chunk)
+        batches.append(Batch("ids", keys, {key: a.pk for key, a in zip(keys, chunk, strict=True)}))
     for i in range(0, len(by_handle), size):
         chunk = by_handle[i : i + size]
-        batches.append(Batch("handles", tuple(w.account.handle for w in chunk),
-                             {w.account.handle.casefold(): w for w in chunk}))
+        batches.append(Batch("handles", tuple(a.handle for a in chunk), {a.handle.casefold(): a.pk for a in chunk}))
     return batches
 
 
@@ -79,6 +90,7 @@ class Monitor:
         clock: Callable[[], datetime],
         max_rate_wait: float = 900.0,
         on_recorded: Callable[[list[int]], None] | None = None,
+        pipeline: int = 1,
     ) -> None:
         self.store = store
         self.outbox = Outbox(store.db)
@@ -89,50 +101,64 @@ class Monitor:
         self.clock = clock
         self.max_rate_wait = max_rate_wait
         self.on_recorded = on_recorded
+        self.pipeline = pipeline  # requests kept in flight beyond the batch being recorded
         # The watched accounts as of the last cycle, kept between cycles: reloading 100,000 rows
         # every cycle cost more than the HTTP requests. Rows a batch changed are re-read after it;
         # any other change to the watchlist moves store.watchlist_version and forces a reload.
+        # The batch plan and the id -> account map are kept too, until an id or a handle changes.
         self._cache: dict[int, Watched] = {}
         self._cache_version = -1
+        self._plan: list[Batch] | None = None
+        self._known_ids: dict[str, int] = {}
 
-    def _watched(self) -> list[Watched]:
+    def _batches(self) -> list[Batch]:
         if self._cache_version != self.store.watchlist_version:
             self._cache = {w.account.pk: w for w in self.store.watched(self.watcher.platform)}
             self._cache_version = self.store.watchlist_version
-        return list(self._cache.values())
+            self._plan = None
+        if self._plan is None:
+            watched = list(self._cache.values())
+            self._plan = plan_batches(watched, self.watcher.batch_size)
+            self._known_ids = {w.account.account_id: w.account.pk for w in watched if w.account.account_id}
+        return self._plan
 
     def _refresh(self, outcomes: Sequence[Outcome]) -> None:
         """Re-read the accounts whose row a batch wrote."""
         changed = [o.watched.account.pk for o in outcomes if _wrote(o)]
         for watched in self.store.watched(self.watcher.platform, pks=changed) if changed else ():
+            old = self._cache.get(watched.account.pk)
+            if old is None or (old.account.account_id, old.account.handle) != (
+                    watched.account.account_id, watched.account.handle):
+                self._plan = None  # polled by another key from the next cycle on
             self._cache[watched.account.pk] = watched
 
     async def run_cycle(self, now: datetime) -> CycleReport:
         """Poll every watched account once and record what changed."""
         report = CycleReport(started_at=now)
-        watched = self._watched()
+        batches = self._batches()
         poll_id = self.store.start_poll(now)
-        known_ids: dict[str, int] = {w.account.account_id: w.account.pk for w in watched if w.account.account_id}
-        batches = plan_batches(watched, self.watcher.batch_size)
-        # One request ahead: the next batch is on the wire while this one is detected and recorded.
-        ahead = asyncio.ensure_future(self._fetch(batches[0], report)) if batches else None
+        known_ids = dict(self._known_ids)
+        # Requests ahead: the next batches are on the wire (and parsed in the worker thread) while this
+        # one is detected and recorded, so X's answer time and ours overlap.
+        in_flight: deque[asyncio.Future[BatchResult | None]] = deque()
+        started = 0
         try:
             for index, batch in enumerate(batches):
-                assert ahead is not None
-                result = await ahead
-                ahead = None
-                if report.aborted:
+                while started < len(batches) and len(in_flight) <= self.pipeline and not report.aborted:
+                    in_flight.append(asyncio.ensure_future(self._fetch(batches[started], report)))
+                    started += 1
+                if not in_flight:  # aborted: this batch and the rest were never asked for
                     report.failed += sum(len(rest.keys) for rest in batches[index:])
                     break
-                if index + 1 < len(batches):
-                    ahead = asyncio.ensure_future(self._fetch(batches[index + 1], report))
-                if result is None:
+                await asyncio.sleep(0)  # let the new fetches submit their requests before we record
+                result = await in_flight.popleft()  # batches are started in order: this one's
+                if result is not None:  # answers already on their way when a cycle aborts are used too
+                    self._record(batch, result, known_ids, report)
+                else:
                     report.failed += len(batch.keys)
-                    continue
-                self._record(batch, result, known_ids, report)
         finally:
-            if ahead is not None:
-                ahead.cancel()
+            for future in in_flight:
+                future.cancel()
         finished = self.clock()
         reset = report.rate.reset_at if report.rate else None
         self.store.finish_poll(
@@ -151,6 +177,8 @@ class Monitor:
         """One batch, waiting out rate limits; None when it could not be read (no observation)."""
         for _attempt in range(3):
             await self.limiter.acquire()
+            if report.aborted:  # another batch found the cycle cannot go on
+                return None
             report.requests += 1
             try:
                 if batch.by == "ids":
@@ -168,7 +196,7 @@ class Monitor:
             except WatcherError as exc:
                 report.errors.append(f"{type(exc).__name__}: {exc}")
                 return None
-            report.rate = result.rate or report.rate
+            report.rate = _latest(report.rate, result.rate)
             if result.rate and result.rate.remaining == 0 and result.rate.reset_at:
                 self.limiter.block_until(result.rate.reset_at)
             return result
@@ -215,7 +243,8 @@ class Monitor:
 
     def _match(self, batch: Batch, observation: Observation, known_ids: dict[str, int]) -> Watched | None:
         key = observation.requested if batch.by == "ids" else observation.requested.casefold()
-        watched = batch.accounts.get(key)
+        pk = batch.pks.get(key)
+        watched = self._cache.get(pk) if pk is not None else None
         if watched is None:
             log.warning("an answer for %r matched no request; ignored", observation.requested)
             return None

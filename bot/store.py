@@ -223,6 +223,8 @@ class Store:
         One transaction: a crash leaves the batch wholly recorded or not at all. Returns the ids
         of the transitions written.
         """
+        if not outcomes:  # most batches of a steady poll: no transaction to open
+            return []
         written: list[int] = []
         with self.db.atomic():
             for outcome in outcomes:

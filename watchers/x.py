@@ -100,14 +100,21 @@ class XWatcher:
             raise ValueError(f"at most {self.batch_size} {by} per X lookup, got {len(items)}")
         if not items:
             return BatchResult((), requests=0)
-        # tweepy joins lists (not tuples) with commas.
-        call = functools.partial(self._client.get_users, user_fields=list(USER_FIELDS), **{by: items})
+        # Submitted to the worker thread at once (not from a task's first step), so a caller that
+        # starts the next batch before recording this one has it on the wire while it records.
+        work = functools.partial(self._get_users, items, by)
         try:
-            response = await asyncio.wait_for(asyncio.to_thread(call), self._timeout)
-        except tweepy.NotFound as exc:  # a 404 on single lookups is claimed by one docs page: same body
-            response = exc.response
+            return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, work), self._timeout)
         except (tweepy.HTTPException, requests.RequestException, TimeoutError) as exc:
             raise self._failure(exc) from exc
+
+    def _get_users(self, items: list[str], by: By) -> BatchResult:
+        """In the worker thread: the request and the parsing of its body, off the event loop."""
+        try:
+            # tweepy joins lists (not tuples) with commas.
+            response = self._client.get_users(user_fields=list(USER_FIELDS), **{by: items})
+        except tweepy.NotFound as exc:  # a 404 on single lookups is claimed by one docs page: same body
+            response = exc.response
         return parse_users(response.content, items, by, rate_info(response.headers))
 
     def _failure(self, exc: Exception) -> WatcherError:
