@@ -188,6 +188,9 @@ class NoticeKind(StrEnum):
     SUBSCRIBER_DISABLED = "subscriber_disabled"
     DELIVERY_FAILED = "delivery_failed"  # a message gave up after retrying
     RECOVERED = "recovered"  # a condition above has cleared
+    CONFIG_REFUSED = "config_refused"  # a service refused our own configuration (bot token, SMTP login, From)
+    TASK_RESTARTED = "task_restarted"  # a long-lived task died and was started again
+    STORAGE = "storage"  # the database refused writes for a while (locked, disk full)
 
 
 @dataclass(frozen=True, slots=True)
