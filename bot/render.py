@@ -53,6 +53,9 @@ _NOTICE_WORDS: dict[str, str] = {
     NoticeKind.SUBSCRIBER_DISABLED: "A subscriber was disabled",
     NoticeKind.DELIVERY_FAILED: "A message could not be delivered",
     NoticeKind.RECOVERED: "Recovered",
+    NoticeKind.CONFIG_REFUSED: "A service refused presswatch's configuration",
+    NoticeKind.TASK_RESTARTED: "A presswatch task was restarted",
+    NoticeKind.STORAGE: "The database refused writes",
 }
 
 _autoescape = select_autoescape(enabled_extensions=("html.j2", "tg.j2"), default_for_string=False)
