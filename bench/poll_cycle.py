@@ -42,6 +42,11 @@ TARGET_RATIO = 1.5
 TARGET_RSS_MB = 300
 
 
+def folder_mb(folder: Path) -> float:
+    """The size of the files in ``folder`` (the database and its WAL), in MiB."""
+    return sum(f.stat().st_size for f in folder.iterdir()) / 2**20
+
+
 def _rss_now_mb() -> float:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -199,7 +204,7 @@ async def measure(accounts: int, rounds: int, change_percent: float, subscribers
                              "bare_wall": bare_change, "outbox_rows": outbox_rows}
         await watcher.aclose()
         db.close()
-        out["db_mb"] = sum(f.stat().st_size for f in Path(tmp.name).iterdir()) / 2**20
+        out["db_mb"] = folder_mb(Path(tmp.name))
     finally:
         sandbox.close()
         tmp.cleanup()

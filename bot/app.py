@@ -11,12 +11,14 @@ from typing import Any
 from bot import clock as wall
 from bot import registry
 from bot.config import Config, format_duration
-from bot.dispatch import Dispatcher, RetryPolicy, TelegramPacer
-from bot.models import Message
+from bot.dispatch import Dispatcher
+from bot.models import Message, NoticeKind
 from bot.monitor import CycleReport, Monitor
 from bot.outbox import Outbox, OutboxItem, SubscriberSpec
+from bot.pacing import RetryPolicy, TelegramPacer
 from bot.ratelimit import SlidingWindow
 from bot.render import Renderer
+from bot.resilience import StorageGuard, is_storage_error, supervise
 from bot.scheduler import PollSchedule
 from bot.store import Store, open_db
 
@@ -64,6 +66,7 @@ class App:
         self._tasks: list[asyncio.Task[Any]] = []
         self.telegram_app: Any = None
         self._current: asyncio.Task[Any] | None = None
+        self.guard = StorageGuard(on_recovered=self._storage_recovered)
 
     def sync(self) -> None:
         """Make the store's config-sourced watchlist and subscribers match the config."""
@@ -81,7 +84,7 @@ class App:
         self.monitor = Monitor(
             self.store, registry.build_watcher(config), limiter,
             confirmations=config.detection.confirmations, poll_interval=config.x.poll_interval,
-            clock=self.clock, max_rate_wait=max(config.x.rate_limit.per, config.x.poll_interval),
+            clock=self.clock, max_rate_wait=max(config.x.rate_limit.per, config.x.poll_interval), guard=self.guard,
         )
         sender = await self._start_telegram()
         rate = config.telegram.rate_limit if config.telegram else None
@@ -91,10 +94,13 @@ class App:
                               config.delivery.give_up_after),
             pacer=TelegramPacer(rate.overall_per_second, rate.per_chat_per_second, rate.group_per_minute)
             if rate else None,
-            on_delivered=self.on_delivered,
+            on_delivered=self.on_delivered, guard=self.guard,
         )
+        self._reenable_changed()
         self.monitor.on_recorded = lambda _ids: self.dispatcher.wake()
-        self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stop), name="dispatcher"))
+        self._tasks.append(asyncio.create_task(
+            supervise("dispatcher", lambda: self.dispatcher.run(self._stop), self._stop, on_restart=self._restarted),
+            name="dispatcher"))
         self.schedule = PollSchedule(
             self._cycle, interval=config.x.poll_interval, jitter=config.x.jitter_seconds, clock=self.clock,
             extra=((self._check_stale, config.x.poll_interval),),
@@ -112,8 +118,34 @@ class App:
         self.telegram_app = await start_application(self)
         return self.telegram_app.bot if self.telegram_app else None
 
+    def _reenable_changed(self) -> None:
+        """Subscribers a delivery failure disabled under another channel configuration get another try."""
+        fingerprints = {channel: n.fingerprint for channel, n in self.dispatcher.notifiers.items()}
+        for sub in self.outbox.reenable_changed(fingerprints):
+            log.info("subscriber %s enabled again: the %s configuration changed since it was disabled",
+                     sub.name, sub.channel)
+
     def _check_stale(self, now: datetime) -> None:
-        self.monitor.check_stale(now)
+        try:
+            self.monitor.check_stale(now)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            self.guard.failed(exc, now, "the stale-poll check")
+        self.dispatcher.wake()
+
+    def _restarted(self, name: str, exc: BaseException) -> None:
+        self.outbox.notify_operators(
+            NoticeKind.TASK_RESTARTED, f"presswatch restarted its {name}",
+            f"It stopped on {type(exc).__name__}: {exc}. Nothing queued was lost; the log has the details.",
+            self.clock())
+
+    def _storage_recovered(self, since: datetime, until: datetime, cause: str) -> None:
+        minutes = max(1, round((until - since).total_seconds() / 60))
+        self.outbox.notify_operators(
+            NoticeKind.STORAGE, f"The database refused writes for about {minutes} min",
+            f"From {wall.iso(since)} to {wall.iso(until)}: {cause}. presswatch kept every queued alert and "
+            "retried; polls of that time were not recorded (the accounts were read again after).", until)
         self.dispatcher.wake()
 
     async def _cycle(self, now: datetime) -> CycleReport | None:
@@ -153,10 +185,26 @@ class App:
             await self.stop()
 
     async def stop(self) -> None:
-        """Stop polling, let the dispatcher finish what it is sending, close everything."""
+        """Stop polling, let the dispatcher finish what it is sending, close everything; never raises."""
         self._stop.set()
+        steps = [("the schedule", self._stop_schedule), ("the poll cycle", self._stop_cycle),
+                 ("Telegram", self._stop_telegram), ("the dispatcher", self._stop_tasks),
+                 ("the X watcher", self._close_watcher), ("the notifiers", self._close_notifiers)]
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("stopping %s failed; going on with the shutdown", name)
+        try:
+            self.db.close()
+        except Exception:
+            log.exception("closing the database failed")
+
+    async def _stop_schedule(self) -> None:
         if hasattr(self, "schedule"):
             self.schedule.shutdown()
+
+    async def _stop_cycle(self) -> None:
         if self._current is not None:
             # Each batch is recorded atomically, so a cycle cut short loses nothing: the next run re-polls.
             self._current.cancel()
@@ -164,18 +212,27 @@ class App:
                 await self._current
             except (asyncio.CancelledError, Exception):
                 pass
+
+    async def _stop_telegram(self) -> None:
         if self.telegram_app is not None:
             from bot.commands import stop_application
 
             await stop_application(self.telegram_app)
+
+    async def _stop_tasks(self) -> None:
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, 10)
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
+            except Exception:
+                log.exception("the %s ended on an error", task.get_name())
+
+    async def _close_watcher(self) -> None:
         if hasattr(self, "monitor"):
             await self.monitor.watcher.aclose()
+
+    async def _close_notifiers(self) -> None:
         if hasattr(self, "dispatcher"):
             for notifier in self.dispatcher.notifiers.values():
                 await notifier.aclose()
-        self.db.close()

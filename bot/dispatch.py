@@ -1,107 +1,36 @@
-"""Drains the outbox: paced per channel, retried with backoff, permanent failures disable the subscriber."""
+"""Drains the outbox: each channel on its own, paced, retried with backoff, never dropping a row.
+
+The database may refuse a write at any moment (locked past the busy timeout, a full disk). A claim that
+fails is tried again after the shared StorageGuard's backoff; the result of a send (sent, retry, disabled)
+that cannot be written is kept in memory, in order, and written when the database takes writes again, so
+a message that went out is never sent a second time by this process, and none is forgotten.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 
-from bot import clock
-from bot.models import Message, NoticeKind
+from bot.delivery_outcome import Outcomes
+from bot.models import Message
 from bot.outbox import Outbox, OutboxItem
-from bot.ratelimit import SlidingWindow
+from bot.pacing import RetryPolicy, TelegramPacer
 from bot.render import Renderer
+from bot.resilience import StorageGuard, is_storage_error
 from bot.store import Store
 from notifiers.base import Notifier, NotifyError
 
 log = logging.getLogger("presswatch.dispatch")
 
-# Telegram counts at its end, after network jitter: keep a little under its limits.
-_MARGIN = 1.05
 DIGEST_MAX = 30
+IDLE = 1.0  # seconds: a lane looks at the outbox at least this often
 
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    initial: float = 5.0
-    maximum: float = 900.0
-    give_up_after: float = 86400.0
-
-    def delay(self, attempts: int) -> float:
-        """Exponential backoff: initial, 2x, 4x ... capped at maximum."""
-        return float(min(self.maximum, self.initial * 2 ** max(0, attempts - 1)))
-
-
-class TelegramPacer:
-    """Telegram's limits: overall per second, per chat per second, per group per minute.
-
-    A message takes its overall, chat and group slots together, at the moment all are free, so a wait
-    for one limit can never leave a slot of another stamped too early. Its chat and group slots are
-    stamped again when Telegram has answered (see ``slot``).
-    """
-
-    def __init__(
-        self,
-        overall: float = 30,
-        per_chat: float = 1,
-        group_per_minute: float = 20,
-        *,
-        monotonic: Callable[[], float] = clock.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._monotonic, self._sleep = monotonic, sleep
-        # Evenly spaced, not 30 at once then a pause: a burst arrives spread by network jitter, and
-        # its tail and the next burst's head would land in one of Telegram's one-second windows.
-        self.overall = SlidingWindow(1, _MARGIN / overall, monotonic=monotonic, sleep=sleep)
-        self.per_chat = per_chat
-        self.group_per_minute = group_per_minute
-        self._chats: dict[str, SlidingWindow] = {}
-        self._groups: dict[str, SlidingWindow] = {}
-
-    def _window(self, rate: float, per: float) -> SlidingWindow:
-        """``rate`` per ``per`` seconds, fractional rates included (0.5/s: 1 per 2 s), with a margin."""
-        if rate >= 1:
-            return SlidingWindow(int(rate), per * _MARGIN, monotonic=self._monotonic, sleep=self._sleep)
-        return SlidingWindow(1, per / rate * _MARGIN, monotonic=self._monotonic, sleep=self._sleep)
-
-    def _windows(self, chat: str) -> list[SlidingWindow]:
-        windows = [self.overall, self._chats.setdefault(chat, self._window(self.per_chat, 1.0))]
-        if chat.startswith("-"):
-            windows.append(self._groups.setdefault(chat, self._window(self.group_per_minute, 60.0)))
-        return windows
-
-    async def acquire(self, chat: str) -> list[tuple[SlidingWindow, float]]:
-        """Wait until the overall, chat and group limits all allow a message; returns the slots taken."""
-        windows = self._windows(chat)
-        while (wait := max(window.delay() for window in windows)) > 0:
-            await self._sleep(wait)
-        return [(window, window.take()) for window in windows]  # no await since the check
-
-    @asynccontextmanager
-    async def slot(self, chat: str) -> AsyncIterator[None]:
-        """Pace one send to ``chat``; its chat and group slots count from Telegram's answer.
-
-        Two messages to one chat sent 1.05 s apart can still arrive under a second apart when the first
-        was slowed on its way (a busy machine, a new connection). Counting from the answer makes that
-        impossible. The overall slot keeps its send time: sends overlap, and evenly spaced sends have
-        room for jitter in a one-second window of 30.
-        """
-        taken = await self.acquire(chat)
-        try:
-            yield
-        finally:
-            for window, stamp in taken[1:]:
-                window.restamp(stamp)
-
-    def pause(self, seconds: float, chat: str) -> None:
-        """A 429: hold this chat and, as Telegram may mean the whole bot, everything else too."""
-        until = clock.unix() + seconds
-        for window in self._windows(chat)[:2]:
-            window.block_until(until)
+__all__ = ["DIGEST_MAX", "Dispatcher", "RetryPolicy", "TelegramPacer"]
 
 
 class Dispatcher:
@@ -118,6 +47,7 @@ class Dispatcher:
         pacer: TelegramPacer | None = None,
         concurrency: dict[str, int] | None = None,
         on_delivered: Callable[[OutboxItem, Message], None] | None = None,
+        guard: StorageGuard | None = None,
     ) -> None:
         self.store = store
         self.outbox = Outbox(store.db)
@@ -127,52 +57,145 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         self.pacer = pacer or TelegramPacer()
         self.concurrency = {"telegram": 32, "email": 1} | (concurrency or {})
-        # Channels where alerts queued together for one subscriber go out as one digest message.
+        # Channels where alerts queued together for one chat go out as one digest message.
         self.digest = {"telegram": DIGEST_MAX}
         self.on_delivered = on_delivered
-        self._wake = asyncio.Event()
+        self.guard = guard or StorageGuard()
+        self.outcomes = Outcomes(self.outbox, self.retry, self.pacer, clock)
+        self._wakes = {channel: asyncio.Event() for channel in notifiers}
+        self._unwritten: deque[tuple[str, Callable[[], object], list[OutboxItem]]] = deque()
         self._rendered: dict[tuple[str, int], Message] = {}
 
     def wake(self) -> None:
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain, then sleep until woken, the next retry is due, or a second passes; until ``stop``."""
-        recovered = self.outbox.recover_in_flight()
-        if recovered:
-            log.warning("%d messages were in flight when presswatch stopped; sending them again", recovered)
-        while not stop.is_set():
-            self._wake.clear()
-            await self.drain()
-            due = self.outbox.next_due()
-            timeout = 1.0 if due is None else min(1.0, max(0.0, (due - self.clock()).total_seconds()))
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+        """Recover what a crash left in flight, then drain every channel on its own until ``stop``."""
+        await self._recover(stop)
+        async with asyncio.TaskGroup() as lanes:  # a lane that dies takes the others down: restarted together
+            for channel, notifier in self.notifiers.items():
+                lanes.create_task(self._run_lane(channel, notifier, stop), name=f"lane-{channel}")
 
     async def drain(self) -> None:
-        """Deliver everything due now, every channel at once."""
+        """Deliver everything due now, every channel at once (tests and one-off runs)."""
         await asyncio.gather(*(self._lane(channel, notifier) for channel, notifier in self.notifiers.items()))
+
+    async def _recover(self, stop: asyncio.Event) -> None:
+        """Write what an earlier run could not, then send again the rows a crash left 'sending'."""
+        while not stop.is_set():
+            if self._write_pending():
+                try:
+                    recovered = self.outbox.recover_in_flight()
+                except Exception as exc:
+                    self._refused(exc, "recovering messages in flight")
+                else:
+                    self.guard.succeeded(self.clock())
+                    if recovered:
+                        log.warning("%d messages were in flight when presswatch stopped; sending them again",
+                                    recovered)
+                    self.outcomes.load_conditions()
+                    return
+            await self._sleep(stop, None, max(0.05, self.guard.wait()))
+
+    async def _run_lane(self, channel: str, notifier: Notifier, stop: asyncio.Event) -> None:
+        wake = self._wakes[channel]
+        while not stop.is_set():
+            wake.clear()
+            await self._lane(channel, notifier)
+            await self._sleep(stop, wake, self._idle(channel))
+
+    def _idle(self, channel: str) -> float:
+        """How long a lane may sleep: until the database may be tried again, or the next row is due."""
+        now = self.clock()
+        if self._unwritten or self.guard.wait() > 0:
+            return max(0.05, self.guard.wait())
+        paused = self.outcomes.paused_for(channel, now)
+        if paused > 0:
+            return min(IDLE, paused)
+        try:
+            due = self.outbox.next_due(channel)
+        except Exception as exc:
+            self._refused(exc, "reading when the next message is due")
+            return max(0.05, self.guard.wait())
+        return IDLE if due is None else min(IDLE, max(0.0, (due - now).total_seconds()))
+
+    @staticmethod
+    async def _sleep(stop: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait())]
+        if wake is not None:
+            waiters.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def _lane(self, channel: str, notifier: Notifier) -> None:
         running: set[asyncio.Task[None]] = set()
         limit = self.concurrency.get(channel, 4)
         try:
             while True:
-                while len(running) < limit:
-                    items = self.outbox.claim_due(self.clock(), 1, channel)
-                    if not items:
-                        break
-                    if items[0].transition_id and channel in self.digest:
-                        items += self.outbox.claim_more(items[0].subscriber.id, self.clock(), self.digest[channel] - 1)
+                while len(running) < limit and (items := self._claim(channel)):
                     running.add(asyncio.create_task(self._deliver(notifier, items)))
                 if not running:
                     return
                 _done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         finally:
             # One SMTP connection serves a burst; close it when the burst is over.
-            await notifier.aclose()
+            with contextlib.suppress(Exception):
+                await notifier.aclose()
+
+    def _claim(self, channel: str) -> list[OutboxItem]:
+        """The next message's rows, marked in flight; [] when nothing is due or the database refuses."""
+        now = self.clock()
+        if self.outcomes.paused_for(channel, now) > 0 or not self._write_pending():
+            return []
+        try:
+            items = self.outbox.claim_due(now, 1, channel)
+        except Exception as exc:
+            self._refused(exc, "claiming the next message")
+            return []
+        if items and items[0].transition_id and channel in self.digest:
+            try:
+                items += self.outbox.claim_more(items[0].subscriber, now, self.digest[channel] - 1)
+            except Exception as exc:  # the first row is claimed already: send it alone
+                self._refused(exc, "claiming a digest")
+        if items:
+            self.guard.succeeded(now)
+        return items
+
+    def _refused(self, exc: Exception, doing: str) -> None:
+        """A storage error is waited out; anything else is a bug and propagates."""
+        if not is_storage_error(exc):
+            raise exc
+        self.guard.failed(exc, self.clock(), doing)
+
+    def _write(self, doing: str, write: Callable[[], object], rows: list[OutboxItem]) -> None:
+        """Write a delivery's outcome now, or keep it, in order, until the database takes writes."""
+        self._unwritten.append((doing, write, rows))
+        self._write_pending()
+
+    def _write_pending(self) -> bool:
+        """Write the outcomes kept so far, oldest first; False while the database still refuses."""
+        while self._unwritten:
+            now = self.clock()
+            if self.guard.wait() > 0:
+                return False
+            doing, write, rows = self._unwritten[0]
+            try:
+                write()
+            except Exception as exc:
+                if not is_storage_error(exc):  # a bug: the rows must not stay in flight, try them again
+                    log.exception("could not record %s; its messages are due again", doing)
+                    self._unwritten[0] = (doing, partial(self.outcomes.requeue, rows, now,
+                                                         delay=self.retry.initial, why=f"{type(exc).__name__}"), rows)
+                    continue
+                self.guard.failed(exc, now, f"recording {doing}")
+                return False
+            self._unwritten.popleft()
+            self.guard.succeeded(now)
+        return True
 
     def _message(self, item: OutboxItem) -> Message | None:
         key = ("t", item.transition_id) if item.transition_id else ("n", item.notice_id or 0)
@@ -198,58 +221,44 @@ class Dispatcher:
         transitions = sorted(self.store.transitions(ids=list(by_id)), key=lambda t: t.id)
         message, count = self.renderer.digest(transitions)
         covered = [by_id[t.id] for t in transitions[:count]]
-        for item in items:
-            if item not in covered:  # back in the queue, due now: the next digest takes it
-                self.outbox.mark_retry(item.id, self.clock(), "left for the next digest")
+        left = [item for item in items if item not in covered]
+        if left:  # back in the queue, due now: the next digest takes them
+            self._write("rows left for the next digest", partial(self.outcomes.requeue, left, self.clock()), left)
         return message, covered
 
     async def _deliver(self, notifier: Notifier, items: list[OutboxItem]) -> None:
+        """Send one message; its outcome is written (or kept until it can be). Never raises."""
         first = items[0]
-        address = first.subscriber.address
         try:
             message, items = self._compose(items)
-            if message is None:
-                self.outbox.mark_failed(first.id, "the transition or notice it announces is gone")
-                return
-            async with self.pacer.slot(address) if notifier.channel == "telegram" else contextlib.nullcontext():
-                await notifier.send(address, message)
-        except NotifyError as exc:
-            for item in items:
-                self._failed(item, exc)
+        except Exception as exc:  # the transition could not be read: try again later, nothing was sent
+            if not is_storage_error(exc):
+                log.exception("could not compose outbox row %d", first.id)
+            self._write("a message not composed",
+                        partial(self.outcomes.requeue, items, self.clock(), delay=5.0, why="could not be composed"),
+                        items)
             return
-        except Exception as exc:  # a bug must not lose the message: retry it like a temporary error
-            log.exception("unexpected error delivering outbox row %d", first.id)
-            for item in items:
-                self._failed(item, NotifyError(f"{type(exc).__name__}: {exc}"))
+        if message is None:
+            self._write("a message whose event is gone", partial(
+                self.outbox.mark_failed, first.id, "the transition or notice it announces is gone"), items)
             return
-        now = self.clock()
-        for item in items:
-            self.outbox.mark_sent(item.id, now)
+        try:
+            async with self.pacer.slot(first.subscriber.address) if notifier.channel == "telegram" \
+                    else contextlib.nullcontext():
+                await notifier.send(first.subscriber.address, message)
+        except Exception as exc:
+            error = exc if isinstance(exc, NotifyError) else NotifyError(f"{type(exc).__name__}: {exc}")
+            if error is not exc:  # a bug must not lose the message: retry it like a temporary error
+                log.exception("unexpected error delivering outbox row %d", first.id)
+            self._write(f"a failed delivery to {first.subscriber.name}",
+                        partial(self.outcomes.failed, items, error, notifier, self.clock()), items)
+            return
+        self._write(f"a delivery to {first.subscriber.name}",
+                    partial(self.outcomes.delivered, items, notifier.channel, self.clock()), items)
         log.info("delivered %s message (%d alerts) to %s", notifier.channel, len(items), first.subscriber.name)
         if self.on_delivered:
             self.on_delivered(first, message)
 
-    def _failed(self, item: OutboxItem, exc: NotifyError) -> None:
-        now = self.clock()
-        sub = item.subscriber
-        if exc.migrate_to:
-            log.info("chat of %s moved to %s; resending there", sub.name, exc.migrate_to)
-            self.outbox.move_address(sub.id, exc.migrate_to)
-            self.outbox.mark_retry(item.id, now, str(exc))
-        elif exc.permanent:
-            if self.outbox.disable(sub.id, str(exc)):
-                log.warning("subscriber %s disabled: %s", sub.name, exc)
-                self.outbox.notify_operators(
-                    NoticeKind.SUBSCRIBER_DISABLED, f"Subscriber {sub.name} was disabled",
-                    f"{sub.channel} {sub.address}: {exc}. Its alerts are held until it is enabled again.", now)
-        elif now - item.created_at > timedelta(seconds=self.retry.give_up_after):
-            self.outbox.mark_failed(item.id, str(exc))
-            self.outbox.notify_operators(
-                NoticeKind.DELIVERY_FAILED, f"An alert to {sub.name} could not be delivered",
-                f"Gave up after {item.attempts} attempts: {exc}", now)
-        else:
-            delay = exc.retry_after if exc.retry_after is not None else self.retry.delay(item.attempts)
-            if exc.retry_after is not None and sub.channel == "telegram":
-                self.pacer.pause(exc.retry_after, sub.address)
-            log.info("delivery to %s failed (%s); retrying in %.0f s", sub.name, exc, delay)
-            self.outbox.mark_retry(item.id, now + timedelta(seconds=delay), str(exc))
+    def backlog(self) -> int:
+        """Outcomes of deliveries not yet written (the database refused them so far)."""
+        return len(self._unwritten)

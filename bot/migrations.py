@@ -142,3 +142,19 @@ def m003_telegram(db: Database) -> None:
         CREATE INDEX claims_handle ON claims (lower(handle), status);
         """
     )
+
+
+@migrations()
+def m004_disabled_fingerprint(db: Database) -> None:
+    """The channel configuration a subscriber was disabled under: it is tried again when that changes.
+
+    Subscribers disabled by a delivery failure before this migration get '' (unknown), so each gets one
+    more try at the next start (an earlier build disabled everyone on our own email.from mistake).
+    """
+    db.executescript(
+        """
+        ALTER TABLE subscribers ADD COLUMN disabled_fingerprint TEXT;
+        UPDATE subscribers SET disabled_fingerprint = '' WHERE enabled = 0 AND disabled_reason NOT IN
+            ('removed from the config', 'unsubscribed on Telegram', 'no longer the account''s owner');
+        """
+    )

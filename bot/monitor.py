@@ -7,19 +7,20 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from bot.batches import Batch, latest_rate, plan_batches, wrote
 from bot.detect import detect, unchanged
-from bot.models import NoticeKind, Observation
+from bot.models import Observation
 from bot.outbox import Outbox
+from bot.poll_health import STALE_AFTER_INTERVALS, STALE_FLOOR, X_CONDITION, PollHealth
 from bot.ratelimit import SlidingWindow
+from bot.resilience import StorageGuard, is_storage_error
 from bot.store import Outcome, Store, Watched
 from watchers.base import AppAuthError, BatchResult, RateInfo, RateLimited, Watcher, WatcherError
 
 log = logging.getLogger("presswatch.monitor")
 
-STALE_AFTER_INTERVALS = 3
-STALE_FLOOR = 60.0  # seconds: with very short intervals, three missed polls is noise, not an outage
 
 
 @dataclass(slots=True)
@@ -34,46 +35,6 @@ class CycleReport:
     errors: list[str] = field(default_factory=list)
     rate: RateInfo | None = None
     aborted: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    by: str  # "ids" or "handles"
-    keys: tuple[str, ...]
-    pks: dict[str, int]  # the key an answer comes back under (id, or handle case-folded) -> account pk
-
-
-def _wrote(outcome: Outcome) -> bool:
-    """Whether recording this outcome changed the account's row."""
-    verdict, watched = outcome.verdict, outcome.watched
-    return (verdict.state is not None or verdict.pending != watched.pending
-            or outcome.observation.account_id not in (None, watched.account.account_id))
-
-
-def _latest(known: RateInfo | None, new: RateInfo | None) -> RateInfo | None:
-    """The budget as of the later of two answers: answers overlap, so the last to come back may be older."""
-    if known is None or new is None:
-        return new or known
-    if (new.reset_at or 0) != (known.reset_at or 0):  # a later reset is a newer window
-        return new if (new.reset_at or 0) > (known.reset_at or 0) else known
-    if new.remaining is None or known.remaining is None:
-        return new if new.remaining is not None else known
-    return new if new.remaining < known.remaining else known
-
-
-def plan_batches(watched: Sequence[Watched], size: int) -> list[Batch]:
-    """Known ids are polled by id (they survive renames); the rest by handle, ``size`` a request."""
-    by_id = [w.account for w in watched if w.account.account_id]
-    by_handle = [w.account for w in watched if not w.account.account_id]
-    batches = []
-    for i in range(0, len(by_id), size):
-        chunk = by_id[i : i + size]
-        keys = tuple(a.account_id or "" for a in chunk)
-        batches.append(Batch("ids", keys, {key: a.pk for key, a in zip(keys, chunk, strict=True)}))
-    for i in range(0, len(by_handle), size):
-        chunk = by_handle[i : i + size]
-        batches.append(Batch("handles", tuple(a.handle for a in chunk), {a.handle.casefold(): a.pk for a in chunk}))
-    return batches
 
 
 class Monitor:
@@ -91,6 +52,7 @@ class Monitor:
         max_rate_wait: float = 900.0,
         on_recorded: Callable[[list[int]], None] | None = None,
         pipeline: int = 1,
+        guard: StorageGuard | None = None,
     ) -> None:
         self.store = store
         self.outbox = Outbox(store.db)
@@ -102,6 +64,8 @@ class Monitor:
         self.max_rate_wait = max_rate_wait
         self.on_recorded = on_recorded
         self.pipeline = pipeline  # requests kept in flight beyond the batch being recorded
+        self.guard = guard or StorageGuard()
+        self.health = PollHealth(store, self.outbox, self.guard, poll_interval)
         # The watched accounts as of the last cycle, kept between cycles: reloading 100,000 rows
         # every cycle cost more than the HTTP requests. Rows a batch changed are re-read after it;
         # any other change to the watchlist moves store.watchlist_version and forces a reload.
@@ -124,7 +88,7 @@ class Monitor:
 
     def _refresh(self, outcomes: Sequence[Outcome]) -> None:
         """Re-read the accounts whose row a batch wrote."""
-        changed = [o.watched.account.pk for o in outcomes if _wrote(o)]
+        changed = [o.watched.account.pk for o in outcomes if wrote(o)]
         for watched in self.store.watched(self.watcher.platform, pks=changed) if changed else ():
             old = self._cache.get(watched.account.pk)
             if old is None or (old.account.account_id, old.account.handle) != (
@@ -133,10 +97,58 @@ class Monitor:
             self._cache[watched.account.pk] = watched
 
     async def run_cycle(self, now: datetime) -> CycleReport:
-        """Poll every watched account once and record what changed."""
+        """Poll every watched account once and record what changed.
+
+        While the database refuses writes the cycle is skipped (the accounts are read again next time);
+        a write refused in the middle stops it: nothing half-recorded, nothing lost.
+        """
         report = CycleReport(started_at=now)
-        batches = self._batches()
-        poll_id = self.store.start_poll(now)
+        if self.guard.wait() > 0:
+            return self._skip(report, now, "the database refuses writes")
+        try:
+            batches = self._batches()
+            poll_id = self.store.start_poll(now)
+        except Exception as exc:
+            self._storage_failed(exc, report, "starting a poll")
+            return self._skip(report, now, "the database refuses writes")
+        await self._poll(batches, report)
+        finished = self.clock()
+        reset = report.rate.reset_at if report.rate else None
+        try:
+            self.store.finish_poll(
+                poll_id, finished, requests=report.requests, ok=report.ok, failed=report.failed,
+                error="; ".join(report.errors) or None,
+                rate_remaining=report.rate.remaining if report.rate else None,
+                rate_reset_at=datetime.fromtimestamp(reset, UTC) if reset else None,
+            )
+            self.health.after_cycle(report.ok, report.aborted, report.errors, finished)
+        except Exception as exc:
+            self._storage_failed(exc, report, "recording a poll")
+        if report.aborted != "storage":
+            self.guard.succeeded(finished)
+        else:
+            self.health.untried(finished)
+        log.log(logging.WARNING if report.errors else logging.INFO,
+                "cycle: %d requests, %d accounts read, %d not read, %d transitions%s", report.requests, report.ok,
+                report.failed, len(report.transitions), f" ({'; '.join(report.errors)})" if report.errors else "")
+        return report
+
+    def _skip(self, report: CycleReport, now: datetime, why: str) -> CycleReport:
+        report.aborted = report.aborted or "storage"
+        self.health.untried(now)
+        log.warning("poll skipped: %s (%s); the accounts are read once it takes writes again", why, self.guard.cause)
+        return report
+
+    def _storage_failed(self, exc: Exception, report: CycleReport, doing: str) -> None:
+        """A storage error stops the cycle; anything else is a bug and propagates."""
+        if not is_storage_error(exc):
+            raise exc
+        self.guard.failed(exc, self.clock(), doing)
+        report.aborted = "storage"
+        report.errors.append(f"the database refused {doing}: {exc}")
+
+    async def _poll(self, batches: list[Batch], report: CycleReport) -> None:
+        """Fetch and record the batches, keeping ``pipeline`` requests ahead of the one being recorded."""
         known_ids = dict(self._known_ids)
         # Requests ahead: the next batches are on the wire (and parsed in the worker thread) while this
         # one is detected and recorded, so X's answer time and ours overlap.
@@ -152,26 +164,14 @@ class Monitor:
                     break
                 await asyncio.sleep(0)  # let the new fetches submit their requests before we record
                 result = await in_flight.popleft()  # batches are started in order: this one's
-                if result is not None:  # answers already on their way when a cycle aborts are used too
+                if result is not None and report.aborted != "storage":
+                    # answers already on their way when a cycle aborts are used too
                     self._record(batch, result, known_ids, report)
                 else:
                     report.failed += len(batch.keys)
         finally:
             for future in in_flight:
                 future.cancel()
-        finished = self.clock()
-        reset = report.rate.reset_at if report.rate else None
-        self.store.finish_poll(
-            poll_id, finished, requests=report.requests, ok=report.ok, failed=report.failed,
-            error="; ".join(report.errors) or None,
-            rate_remaining=report.rate.remaining if report.rate else None,
-            rate_reset_at=datetime.fromtimestamp(reset, UTC) if reset else None,
-        )
-        self._health(report, finished)
-        log.log(logging.WARNING if report.errors else logging.INFO,
-                "cycle: %d requests, %d accounts read, %d not read, %d transitions%s", report.requests, report.ok,
-                report.failed, len(report.transitions), f" ({'; '.join(report.errors)})" if report.errors else "")
-        return report
 
     async def _fetch(self, batch: Batch, report: CycleReport) -> BatchResult | None:
         """One batch, waiting out rate limits; None when it could not be read (no observation)."""
@@ -196,7 +196,7 @@ class Monitor:
             except WatcherError as exc:
                 report.errors.append(f"{type(exc).__name__}: {exc}")
                 return None
-            report.rate = _latest(report.rate, result.rate)
+            report.rate = latest_rate(report.rate, result.rate)
             if result.rate and result.rate.remaining == 0 and result.rate.reset_at:
                 self.limiter.block_until(result.rate.reset_at)
             return result
@@ -232,10 +232,17 @@ class Monitor:
                 continue
             verdict = detect(watched.state, observation, watched.pending, self.confirmations)
             outcomes.append(Outcome(watched, observation, verdict))
+        if read:
+            self.health.read(self.clock())
+        try:
+            written = self.store.record(outcomes, self.clock())
+            self._refresh(outcomes)
+        except Exception as exc:
+            self._storage_failed(exc, report, "recording a batch")
+            report.failed += len(batch.keys)
+            return
         report.ok += read
         report.failed += len(batch.keys) - read
-        written = self.store.record(outcomes, self.clock())
-        self._refresh(outcomes)
         if written:
             report.transitions.extend(written)
             if self.on_recorded:
@@ -256,35 +263,9 @@ class Monitor:
             known_ids[observation.account_id] = watched.account.pk
         return watched
 
-    def _health(self, report: CycleReport, now: datetime) -> None:
-        """Clear health alerts after a good cycle; after a bad one, alert if the failure has persisted."""
-        if report.ok:
-            for condition in ("x_auth", "x_usage_cap", "stale"):
-                self.outbox.resolve(condition, "presswatch is reading X again", now)
-            return
-        self.check_stale(now, cause=report.aborted, errors=report.errors)
+    def check_stale(self, now: datetime) -> None:
+        """The periodic check: alert the operators when X has not been read for too long."""
+        self.health.check_stale(now)
 
-    def check_stale(self, now: datetime, *, cause: str | None = None, errors: Sequence[str] = ()) -> None:
-        """Alert the operators when no poll has succeeded for three intervals (at least a minute), with the cause.
 
-        One failed poll alerts no one: X's API is flaky, and a false alarm teaches people to ignore alerts.
-        """
-        last = self.store.last_poll(successful=True)
-        since = datetime.fromisoformat(last["finished_at"]) if last else None
-        if since is None:
-            first = self.store.rows("SELECT min(started_at) AS at FROM polls")[0]["at"]
-            since = datetime.fromisoformat(first) if first else now
-        if now - since < timedelta(seconds=max(STALE_FLOOR, STALE_AFTER_INTERVALS * self.poll_interval)):
-            return
-        detail = f"No successful poll since {since.isoformat()}."
-        if errors:
-            detail += f" Last errors: {'; '.join(errors)}"
-        if cause == "auth":
-            self.outbox.notify_operators(NoticeKind.X_AUTH, "X keeps refusing presswatch's credentials",
-                                         detail, now, condition="x_auth")
-        elif cause == "usage_cap":
-            self.outbox.notify_operators(NoticeKind.X_USAGE_CAP, "X usage cap or credits exhausted",
-                                         detail, now, condition="x_usage_cap")
-        else:
-            self.outbox.notify_operators(NoticeKind.STALE, "No successful poll of X for three intervals",
-                                         detail, now, condition="stale")
+__all__ = ["STALE_AFTER_INTERVALS", "STALE_FLOOR", "X_CONDITION", "CycleReport", "Monitor", "plan_batches"]

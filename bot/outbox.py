@@ -45,6 +45,11 @@ class OutboxItem:
     created_at: datetime
 
 
+def route_key(sub: Subscriber) -> tuple[str, str]:
+    """Where a subscriber's messages arrive: one chat or one mailbox (addresses compared without case)."""
+    return sub.channel, sub.address.casefold() if sub.channel == "email" else sub.address
+
+
 def subscriber_from_row(row: dict[str, Any]) -> Subscriber:
     return Subscriber(
         id=row["id"],
@@ -125,7 +130,11 @@ class Outbox:
         return [subscriber_from_row(row) for row in rows]
 
     def fan_out(self, transition_ids: Sequence[int], now: datetime) -> int:
-        """One outbox row per (transition, matching subscriber); joins the caller's transaction."""
+        """One outbox row per (transition, matching address); joins the caller's transaction.
+
+        A chat or mailbox that several routes lead to (the operator's config, its own /subscribe, an
+        owner's subscription) gets one copy: the row goes to the first matching subscriber of that address.
+        """
         subscribers = self.subscribers(operator=False)
         placeholders = ", ".join("?" * len(transition_ids))
         rows = self._rows(
@@ -137,9 +146,11 @@ class Outbox:
         for row in rows:
             event = Event(EventKind(row["kind"]), tuple(json.loads(row["countries"])))
             tags = json.loads(row["tags"])
-            pairs.extend(
-                (row["id"], sub.id) for sub in subscribers if matches(sub, event, tags, row["account_pk"])
-            )
+            reached: set[tuple[str, str]] = set()
+            for sub in subscribers:
+                if (where := route_key(sub)) not in reached and matches(sub, event, tags, row["account_pk"]):
+                    reached.add(where)
+                    pairs.append((row["id"], sub.id))
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO outbox (transition_id, subscriber_id, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?)",
@@ -172,14 +183,17 @@ class Outbox:
         return notice_id
 
     def resolve(self, condition: str, summary: str, now: datetime) -> int | None:
-        """Clear an open condition and tell the operators it recovered; None if none was open."""
-        open_rows = self._rows("SELECT id FROM notices WHERE condition = ? AND resolved_at IS NULL", [condition])
+        """Clear an open condition and tell the operators it recovered (once); None if none was open."""
+        open_rows = self._rows("SELECT summary, at FROM notices WHERE condition = ? AND resolved_at IS NULL"
+                               " ORDER BY id", [condition])
         if not open_rows:
             return None
+        first = open_rows[0]
         with self.db.atomic():
             self.db.execute("UPDATE notices SET resolved_at = ? WHERE condition = ? AND resolved_at IS NULL",
                             [now.isoformat(), condition])
-            return self.notify_operators(NoticeKind.RECOVERED, summary, "", now)
+            detail = f"Cleared: {first['summary']} (noticed {parse_iso(first['at']).strftime('%Y-%m-%d %H:%M UTC')})."
+            return self.notify_operators(NoticeKind.RECOVERED, summary, detail, now)
 
     def open_conditions(self) -> list[str]:
         return [row["condition"] for row in self._rows(
@@ -197,12 +211,13 @@ class Outbox:
         where, params = ("s.channel = ?", [channel]) if channel else ("1 = 1", [])
         return self._claim(where, params, "o.next_attempt_at, o.id", now, limit)
 
-    def claim_more(self, subscriber_id: int, now: datetime, limit: int) -> list[OutboxItem]:
-        """Mark up to ``limit`` more due alerts (not notices) for one subscriber as in flight: a digest."""
+    def claim_more(self, subscriber: Subscriber, now: datetime, limit: int) -> list[OutboxItem]:
+        """Mark up to ``limit`` more due alerts (not notices) for the same chat as in flight: a digest."""
         if limit < 1:
             return []
-        where = "o.subscriber_id = ? AND o.transition_id IS NOT NULL"
-        return self._claim(where, [subscriber_id], "o.transition_id", now, limit)
+        where = "s.channel = ? AND s.address = ? AND o.transition_id IS NOT NULL AND s.operator = ?"
+        return self._claim(where, [subscriber.channel, subscriber.address, int(subscriber.operator)],
+                           "o.transition_id", now, limit)
 
     def _claim(self, where: str, params: list[Any], order: str, now: datetime, limit: int) -> list[OutboxItem]:
         """Due rows of enabled subscribers matching ``where``, marked 'sending' in the same transaction."""
@@ -237,23 +252,36 @@ class Outbox:
         """Give up on one message (kept, with its error, for the operators to see)."""
         self.db.execute("UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", [error, outbox_id])
 
-    def disable(self, subscriber_id: int, reason: str) -> bool:
-        """Disable a subscriber and hold its queued messages; False if it was already disabled."""
+    def disable(self, subscriber_id: int, reason: str, fingerprint: str | None = None) -> bool:
+        """Disable a subscriber and hold its queued messages; False if it was already disabled.
+
+        ``fingerprint``: the channel configuration a delivery failed under; the subscriber is tried again
+        when it changes (``reenable_changed``). None for choices of people (unsubscribed) and the config.
+        """
         with self.db.atomic():
             cursor = self.db.execute(
-                "UPDATE subscribers SET enabled = 0, disabled_reason = ? WHERE id = ? AND enabled = 1",
-                [reason, subscriber_id])
+                "UPDATE subscribers SET enabled = 0, disabled_reason = ?, disabled_fingerprint = ?"
+                " WHERE id = ? AND enabled = 1", [reason, fingerprint, subscriber_id])
             if cursor.rowcount != 1:
                 return False
             self.db.execute("UPDATE outbox SET status = 'held' WHERE subscriber_id = ? AND status IN"
                             " ('pending', 'sending')", [subscriber_id])
         return True
 
+    def reenable_changed(self, fingerprints: dict[str, str]) -> list[Subscriber]:
+        """Enable again the subscribers a delivery failure disabled under another channel configuration."""
+        rows = self._rows("SELECT * FROM subscribers WHERE enabled = 0 AND disabled_fingerprint IS NOT NULL")
+        back = [subscriber_from_row(row) for row in rows
+                if row["channel"] in fingerprints and row["disabled_fingerprint"] != fingerprints[row["channel"]]]
+        for sub in back:
+            self.enable(sub.id)
+        return back
+
     def enable(self, subscriber_id: int) -> None:
         """Re-enable a subscriber; the messages held for it are delivered."""
         with self.db.atomic():
-            self.db.execute("UPDATE subscribers SET enabled = 1, disabled_reason = NULL WHERE id = ?",
-                            [subscriber_id])
+            self.db.execute("UPDATE subscribers SET enabled = 1, disabled_reason = NULL,"
+                            " disabled_fingerprint = NULL WHERE id = ?", [subscriber_id])
             self.db.execute("UPDATE outbox SET status = 'pending' WHERE subscriber_id = ? AND status = 'held'",
                             [subscriber_id])
 
@@ -266,10 +294,12 @@ class Outbox:
         cursor = self.db.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
         return cursor.rowcount
 
-    def next_due(self) -> datetime | None:
+    def next_due(self, channel: str | None = None) -> datetime | None:
+        """When the next pending message (of ``channel``, if given) falls due."""
+        where, params = ("AND s.channel = ?", [channel]) if channel else ("", [])
         rows = self._rows(
             "SELECT min(o.next_attempt_at) AS due FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-            " WHERE o.status = 'pending' AND s.enabled = 1")
+            f" WHERE o.status = 'pending' AND s.enabled = 1 {where}", params)
         return parse_iso(rows[0]["due"]) if rows and rows[0]["due"] else None
 
     def depth(self) -> dict[str, int]:

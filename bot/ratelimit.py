@@ -62,6 +62,13 @@ class SlidingWindow:
             pass  # aged out already: the request took longer than the window
         self._sent.append(self._monotonic())  # every stamp left is older: the deque stays in order
 
+    def release(self, stamp: float) -> None:
+        """Give back the slot taken at ``stamp``: the request it paced never reached the server."""
+        try:
+            self._sent.remove(stamp)
+        except ValueError:
+            pass  # aged out already
+
     async def acquire(self) -> float:
         """Wait for a slot and take it; returns the seconds waited."""
         waited = 0.0
@@ -76,6 +83,10 @@ class SlidingWindow:
         """Take no slot before ``unix_time`` (a server's x-rate-limit-reset)."""
         deadline = self._monotonic() + max(0.0, unix_time - clock.unix())
         self._blocked_until = max(self._blocked_until, deadline)
+
+    def block_for(self, seconds: float) -> None:
+        """Take no slot for ``seconds`` from now (a server's retry_after)."""
+        self._blocked_until = max(self._blocked_until, self._monotonic() + max(0.0, seconds))
 
     @property
     def blocked_for(self) -> float:

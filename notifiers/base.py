@@ -1,4 +1,4 @@
-"""The Notifier protocol and NotifyError, which carries the delivery decision."""
+"""The Notifier protocol and the delivery errors, one type per decision the dispatcher takes."""
 
 from __future__ import annotations
 
@@ -8,31 +8,54 @@ from bot.models import Message
 
 
 class NotifyError(Exception):
-    """A message was not delivered.
+    """A message was not delivered, for a reason that may pass: retry it with backoff."""
 
-    ``permanent``: this address will never work (blocked, kicked, no such chat, mailbox refused):
-    disable the subscriber. ``retry_after``: seconds the channel asked us to wait.
-    ``migrate_to``: the chat moved (a group became a supergroup); resend to the new address.
+
+class Unreached(NotifyError):
+    """The service never received the request (connection refused, no route): it counts against no limit."""
+
+
+class RetryLater(NotifyError):
+    """The service asked us to wait ``after`` seconds (flood control, 429 with a delay)."""
+
+    def __init__(self, message: str, *, after: float) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+class Permanent(NotifyError):
+    """This address will never accept our messages (bot blocked, kicked, mailbox refused): disable it."""
+
+
+class Moved(NotifyError):
+    """The chat moved to ``address`` (a group became a supergroup): resend there."""
+
+    def __init__(self, message: str, *, address: str) -> None:
+        super().__init__(message)
+        self.address = address
+
+
+class ConfigRefused(NotifyError):
+    """The service refused our own configuration (bot token, SMTP login, sender): an operator problem.
+
+    No subscriber is at fault, so none is disabled; ``condition`` names the problem for the operators'
+    notice (raised once, resolved by the next delivery on the channel).
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool = False,
-        retry_after: float | None = None,
-        migrate_to: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, condition: str) -> None:
         super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
-        self.migrate_to = migrate_to
+        self.condition = condition
 
 
 class Notifier(Protocol):
-    """Sends one rendered message to one address; raises NotifyError when it was not delivered."""
+    """Sends one rendered message to one address; raises a NotifyError when it was not delivered.
+
+    ``fingerprint`` identifies the channel's configuration (server, sender, token) without revealing it:
+    a subscriber disabled under one configuration is tried again when it changes.
+    """
 
     channel: str
+    fingerprint: str
 
     async def send(self, address: str, message: Message) -> None: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ssl
 import unicodedata
 from email.message import EmailMessage
@@ -10,16 +11,18 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 from aiosmtplib import (
     SMTP,
+    SMTPConnectError,
     SMTPDataError,
     SMTPException,
     SMTPRecipientRefused,
     SMTPRecipientsRefused,
     SMTPResponseException,
+    SMTPSenderRefused,
     SMTPServerDisconnected,
 )
 
 from bot.models import Message
-from notifiers.base import NotifyError
+from notifiers.base import ConfigRefused, NotifyError, Permanent, Unreached
 
 SECURITIES = ("starttls", "tls", "none")
 SUBJECT_MAX = 200
@@ -35,10 +38,20 @@ def clean_subject(subject: str) -> str:
     return " ".join(kept.split())[:SUBJECT_MAX].rstrip()
 
 
+class _BadSender(ValueError):
+    """email.from cannot be a header: our configuration, not the subscriber's address."""
+
+
 def build_email(sender: str, address: str, message: Message) -> EmailMessage:
-    """A multipart/alternative (text, then HTML) alert from ``sender`` to ``address``."""
+    """A multipart/alternative (text, then HTML) alert from ``sender`` to ``address``.
+
+    _BadSender when ``sender`` cannot be a From header; ValueError when ``address`` cannot be a To header.
+    """
     mail = EmailMessage()
-    mail["From"] = sender
+    try:
+        mail["From"] = sender
+    except (ValueError, IndexError) as error:
+        raise _BadSender(str(error)) from None
     mail["To"] = address
     mail["Subject"] = clean_subject(message.subject)
     mail["Date"] = formatdate(localtime=False)
@@ -77,13 +90,18 @@ class EmailNotifier:
         self._tls_context = tls_context
         self._smtp: SMTP | None = None
         self._lock = asyncio.Lock()
+        settings = f"email {host} {port} {security} {username} {password} {sender}"
+        self.fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:16]
 
     async def send(self, address: str, message: Message) -> None:
         """Deliver one message to ``address``; reconnects once if the server dropped an idle connection."""
         try:
             mail = build_email(self._sender, address, message)
+        except _BadSender as error:
+            raise ConfigRefused(f"email.from {self._sender!r} cannot be sent as a From header ({error}):"
+                                " fix email.from", condition="email_from") from None
         except (ValueError, IndexError) as error:
-            raise NotifyError(f"email {address!r}: not a usable address ({error})", permanent=True) from None
+            raise Permanent(f"email {address!r}: not a usable address ({error})") from None
         async with self._lock:
             reused = self._smtp is not None and self._smtp.is_connected
             try:
@@ -149,23 +167,28 @@ class EmailNotifier:
             smtp.close()
 
     def _translate(self, address: str, error: BaseException) -> NotifyError:
-        """The delivery decision: 5xx refusals are permanent; 4xx, network and our own config are not."""
+        """The delivery decision: 5xx refusals of the mailbox are permanent; 4xx and network errors are not;
+        a refused login or sender is our configuration."""
         where = f"email to {address}"
         server = f"{self.host}:{self.port}"
         if isinstance(error, _LoginFailed):
-            return NotifyError(
-                f"SMTP server {server} refused the login of {self._username!r} "
-                f"({self._scrub(str(error))}): check email.username, email.password and email.security"
-            )
+            return ConfigRefused(
+                f"SMTP server {server} refused the login of {self._username!r} ({self._scrub(str(error))}):"
+                " check email.username, email.password and email.security", condition="smtp_login")
+        if isinstance(error, SMTPSenderRefused) and 500 <= error.code < 600:
+            return ConfigRefused(f"SMTP server {server} refused the sender {self._sender!r}: {error.code} "
+                                 f"{self._scrub(error.message)}: check email.from", condition="email_from")
         if isinstance(error, SMTPRecipientsRefused) and error.recipients:
             error = error.recipients[0]
         if isinstance(error, SMTPResponseException):
-            # A refused sender or greeting is our setup; only the mailbox or the message can be permanent.
+            # 550 5.1.1 (no such mailbox) or a 5xx to the message: this mailbox will not take it.
             rejects_subscriber = isinstance(error, SMTPRecipientRefused | SMTPDataError)
-            permanent = rejects_subscriber and 500 <= error.code < 600
-            return NotifyError(f"{where}: {error.code} {self._scrub(error.message)}", permanent=permanent)
+            kind = Permanent if rejects_subscriber and 500 <= error.code < 600 else NotifyError
+            return kind(f"{where}: {error.code} {self._scrub(error.message)}")
         if isinstance(error, TimeoutError):
             return NotifyError(f"{where}: SMTP server {server} timed out")
+        if isinstance(error, ConnectionRefusedError | SMTPConnectError):
+            return Unreached(f"{where}: SMTP server {server} not reachable ({self._scrub(str(error))})")
         return NotifyError(f"{where}: SMTP server {server}: {type(error).__name__}: {self._scrub(str(error))}")
 
     def _scrub(self, text: str) -> str:

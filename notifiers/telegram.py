@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from datetime import timedelta
 from typing import Protocol
 
+import httpx
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -23,11 +25,19 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.models import Message
-from notifiers.base import NotifyError
+from notifiers.base import ConfigRefused, Moved, NotifyError, Permanent, RetryLater, Unreached
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-# Forbidden descriptions that mean this chat will never accept our messages again.
+# 403 descriptions that mean this chat will never accept our messages again (CHANNELS.md):
+# "Forbidden: bot was blocked by the user", "Forbidden: user is deactivated",
+# "Forbidden: bot was kicked from the group chat", "Forbidden: bot is not a member of the channel chat",
+# "Forbidden: bot can't initiate conversation with a user".
 PERMANENT_FORBIDDEN = ("blocked", "kicked", "deactivated", "not a member", "can't initiate")
+# 400 "Bad Request: chat not found": the chat id does not exist (or the bot never met the user).
+# Other 400s mean our message was wrong, not that the subscriber is gone.
+PERMANENT_BAD_REQUEST = ("chat not found",)
+# httpx failures before the request left us: Telegram never saw it, so it counts against no limit.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -71,6 +81,8 @@ class TelegramNotifier:
     def __init__(self, sender: MessageSender, *, owns_sender: bool = False) -> None:
         self._sender = sender
         self._owns_sender = owns_sender
+        token = getattr(sender, "token", "")
+        self.fingerprint = hashlib.sha256(f"telegram {token}".encode()).hexdigest()[:16]
 
     async def send(self, address: str, message: Message) -> None:
         """Send ``message.telegram_html`` to chat ``address`` (an integer id, or "@channel")."""
@@ -95,25 +107,28 @@ class TelegramNotifier:
         try:
             return int(address)
         except ValueError:
-            raise NotifyError(f"telegram: {address!r} is not a chat id", permanent=True) from None
+            raise Permanent(f"telegram: {address!r} is not a chat id") from None
 
     def _translate(self, address: str, error: TelegramError) -> NotifyError:
         """The delivery decision for a PTB error (BadRequest and TimedOut are NetworkErrors: test them first)."""
         reason = self._scrub(str(error))
         where = f"telegram chat {address}"
         if isinstance(error, ChatMigrated):
-            return NotifyError(f"{where} moved to {error.new_chat_id}", migrate_to=str(error.new_chat_id))
+            return Moved(f"{where} moved to {error.new_chat_id}", address=str(error.new_chat_id))
         if isinstance(error, RetryAfter):
             seconds = retry_seconds(error)
-            return NotifyError(f"{where}: flood control, retry in {seconds:g} s", retry_after=seconds)
+            return RetryLater(f"{where}: flood control, retry in {seconds:g} s", after=seconds)
         if isinstance(error, Forbidden):
             permanent = any(phrase in reason.lower() for phrase in PERMANENT_FORBIDDEN)
-            return NotifyError(f"{where}: {reason}", permanent=permanent)
+            return (Permanent if permanent else NotifyError)(f"{where}: {reason}")
         if isinstance(error, BadRequest):
-            # Other bad requests mean our message was wrong, not that the subscriber is gone.
-            return NotifyError(f"{where}: {reason}", permanent="chat not found" in reason.lower())
-        if isinstance(error, InvalidToken):
-            return NotifyError("telegram refused the bot token (check telegram.bot_token)")
+            permanent = any(phrase in reason.lower() for phrase in PERMANENT_BAD_REQUEST)
+            return (Permanent if permanent else NotifyError)(f"{where}: {reason}")
+        if isinstance(error, InvalidToken):  # 401/404 on any method: the token itself is refused
+            return ConfigRefused("Telegram refused the bot token: check telegram.bot_token",
+                                 condition="telegram_token")
+        if isinstance(error.__cause__, _NEVER_SENT):
+            return Unreached(f"{where}: Telegram not reachable ({type(error.__cause__).__name__})")
         if isinstance(error, TimedOut):
             return NotifyError(f"{where}: timed out ({reason})")
         if isinstance(error, NetworkError):

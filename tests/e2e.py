@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,11 @@ def cycles(x: Any, count: int) -> None:
     """
     target = x.request_count + count
     assert x.wait_for_requests(target, WAIT), f"daemon made {x.request_count} of {target} requests"
+
+
+def wait_until(predicate: Any, timeout: float = WAIT, what: str = "the condition") -> None:
+    """Block until ``predicate()`` is true, looking every 20 ms, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.02)

@@ -7,7 +7,7 @@ import heapq
 import itertools
 import json
 from collections import deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -129,13 +129,16 @@ class FakeNotifier:
     ``always[address]``: raise this on every send to that address.
     """
 
-    def __init__(self, channel: str = "email") -> None:
+    def __init__(self, channel: str = "email", fingerprint: str = "fake-config-1") -> None:
         self.channel = channel
+        self.fingerprint = fingerprint
         self.sent: list[tuple[str, Message]] = []
         self.attempts: list[str] = []
         self.errors: deque[NotifyError] = deque()
         self.always: dict[str, NotifyError] = {}
         self.closed = 0
+        self.gate: asyncio.Event | None = None  # when set to an Event, each send waits for it
+        self.after_send: Callable[[], None] | None = None  # runs once a send succeeded (before it returns)
 
     def fail_next(self, *errors: NotifyError) -> None:
         """Raise these on the next sends, one each, whatever the address."""
@@ -144,11 +147,25 @@ class FakeNotifier:
     async def send(self, address: str, message: Message) -> None:
         self.attempts.append(address)
         await asyncio.sleep(0)
+        if self.gate is not None:
+            await self.gate.wait()
         if address in self.always:
             raise self.always[address]
         if self.errors:
             raise self.errors.popleft()
         self.sent.append((address, message))
+        if self.after_send is not None:
+            self.after_send()
 
     async def aclose(self) -> None:
         self.closed += 1
+
+
+async def until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "the condition") -> None:
+    """Wait, with a bound, until ``predicate()`` is true: looked at between the loop's other work."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.005)

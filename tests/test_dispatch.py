@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from bot.dispatch import Dispatcher, RetryPolicy, TelegramPacer
+from bot.dispatch import Dispatcher
 from bot.models import Message, NoticeKind
 from bot.outbox import Outbox, OutboxItem, SubscriberSpec
+from bot.pacing import RetryPolicy, TelegramPacer
 from bot.render import Renderer
 from bot.store import Store, open_db
-from notifiers.base import NotifyError
+from notifiers.base import Moved, NotifyError, Permanent, RetryLater
 from tests.helpers_core import SUSPENDED, T0, Clock, FakeMonotonic, FakeNotifier, VirtualTime, observe, seen
 
 HANDLES = ("alice", "bob", "carol")
@@ -133,7 +134,7 @@ async def test_retry_after_is_honoured_for_the_row_and_the_telegram_pacer(store:
     subscribe(store, "chat", channel="telegram", address="555")
     suspend(store, "alice")
     tg = FakeNotifier("telegram")
-    tg.fail_next(NotifyError("Too Many Requests", retry_after=42))
+    tg.fail_next(RetryLater("Too Many Requests", after=42))
     d = dispatcher(store, clock, [tg])
     await d.drain()
     assert outbox_rows(store)[0]["next_attempt_at"] == (T0 + timedelta(seconds=42)).isoformat()
@@ -153,7 +154,7 @@ async def test_a_permanent_error_disables_the_subscriber_holds_its_rows_and_tell
     for handle in HANDLES:
         suspend(store, handle)
     notifier = FakeNotifier(channel)
-    notifier.always[address] = NotifyError("bot was blocked by the user", permanent=True)
+    notifier.always[address] = Permanent("bot was blocked by the user")
     email = notifier if channel == "email" else FakeNotifier("email")
     d = dispatcher(store, clock, [notifier, email] if channel != "email" else [email])
     await d.drain()
@@ -173,7 +174,7 @@ async def test_a_migrated_chat_gets_its_new_address_and_the_message_once(store: 
     group = subscribe(store, "group", channel="telegram", address="-100")
     suspend(store, "alice")
     tg = FakeNotifier("telegram")
-    tg.always["-100"] = NotifyError("group chat was upgraded to a supergroup chat", migrate_to="-1001")
+    tg.always["-100"] = Moved("group chat was upgraded to a supergroup chat", address="-1001")
     d = dispatcher(store, clock, [tg])
     await d.drain()
     await d.drain()

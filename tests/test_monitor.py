@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot import clock as wall
+from bot.batches import latest_rate
 from bot.models import EventKind, NoticeKind
-from bot.monitor import STALE_FLOOR, CycleReport, Monitor, _latest
+from bot.monitor import STALE_FLOOR, X_CONDITION, CycleReport, Monitor
 from bot.outbox import Outbox, SubscriberSpec
 from bot.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
@@ -258,7 +259,7 @@ async def test_health_notices_wait_for_failures_to_persist_and_resolve_after_a_g
     assert open_notices(store) == [] and Outbox(store.db).depth() == {}
     sb.fail_next(fault)
     await cycle(monitor, clock, after=threshold - 2 * INTERVAL)
-    assert open_notices(store) == [(str(kind), str(kind))]
+    assert open_notices(store) == [(str(kind), X_CONDITION)]
     sb.fail_next(fault)
     await cycle(monitor, clock)
     assert len(store.rows("SELECT id FROM notices")) == 1  # raised once while it lasts
@@ -286,7 +287,7 @@ async def test_short_intervals_wait_at_least_the_stale_floor(sb: XSandbox, store
     assert open_notices(store) == []
     sb.fail_next("500")
     await cycle(monitor, clock, after=10)
-    assert open_notices(store) == [("stale", "stale")]
+    assert open_notices(store) == [("stale", X_CONDITION)]
 
 
 async def test_a_first_cycle_that_fails_alerts_no_one(sb: XSandbox, store: Store, clock: Clock,
@@ -355,4 +356,4 @@ async def test_listing_a_renamed_account_by_its_new_handle_keeps_polling_it(
 ])
 def test_the_cycle_reports_the_budget_of_the_latest_answer(first: RateInfo | None, second: RateInfo | None,
                                                           latest: RateInfo) -> None:
-    assert _latest(first, second) == latest
+    assert latest_rate(first, second) == latest

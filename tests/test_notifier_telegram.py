@@ -11,7 +11,7 @@ from telegram.error import RetryAfter
 
 from bot.models import Message
 from bot.sandbox.telegram_api import TelegramSandbox
-from notifiers.base import NotifyError
+from notifiers.base import ConfigRefused, Moved, NotifyError, Permanent, RetryLater, Unreached
 from notifiers.telegram import TelegramNotifier, build_bot, retry_seconds
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -92,16 +92,16 @@ def down(sb: TelegramSandbox) -> None:
 
 
 @pytest.mark.parametrize(
-    ("setup", "permanent", "words"),
+    ("setup", "decision", "words"),
     [
-        (block, True, "blocked"),
-        (kick, True, "kicked"),
-        (deactivate, True, "deactivated"),
-        (nothing, True, "not found"),
-        (server_error("500"), False, "network error"),
-        (server_error("502"), False, "network error"),
-        (server_error("timeout"), False, "timed out"),
-        (down, False, "network error"),
+        (block, Permanent, "blocked"),
+        (kick, Permanent, "kicked"),
+        (deactivate, Permanent, "deactivated"),
+        (nothing, Permanent, "not found"),
+        (server_error("500"), NotifyError, "network error"),
+        (server_error("502"), NotifyError, "network error"),
+        (server_error("timeout"), NotifyError, "timed out"),
+        (down, Unreached, "not reachable"),
     ],
     ids=["blocked", "kicked", "deactivated", "chat-not-found", "500", "502", "timeout", "down"],
 )
@@ -109,14 +109,14 @@ async def test_failures_carry_the_delivery_decision(
     notifier: TelegramNotifier,
     sandbox: TelegramSandbox,
     setup: Callable[[TelegramSandbox], None],
-    permanent: bool,
+    decision: type[NotifyError],
     words: str,
 ) -> None:
     setup(sandbox)
     with pytest.raises(NotifyError) as raised:
         await notifier.send("5", alert())
     error = raised.value
-    assert (error.permanent, error.retry_after, error.migrate_to) == (permanent, None, None)
+    assert type(error) is decision
     assert words in str(error).lower()
     assert TOKEN not in str(error) and TOKEN.split(":")[1] not in str(error)
 
@@ -124,10 +124,10 @@ async def test_failures_carry_the_delivery_decision(
 async def test_a_migrated_group_names_its_new_id(notifier: TelegramNotifier, sandbox: TelegramSandbox) -> None:
     sandbox.add_chat(-77, "group")
     sandbox.migrate(-77, -1007700)
-    with pytest.raises(NotifyError) as raised:
+    with pytest.raises(Moved) as raised:
         await notifier.send("-77", alert())
-    assert raised.value.migrate_to == "-1007700" and not raised.value.permanent
-    await notifier.send(raised.value.migrate_to, alert())
+    assert raised.value.address == "-1007700"
+    await notifier.send(raised.value.address, alert())
     assert len(sandbox.sent_to(-1007700)) == 1
 
 
@@ -139,17 +139,17 @@ async def test_flood_control_gives_retry_after(
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     sandbox.add_chat(6)
     sandbox.fail_next("429", retry_after=7)
-    with pytest.raises(NotifyError) as raised:
+    with pytest.raises(RetryLater) as raised:
         await notifier.send("6", alert())
-    assert raised.value.retry_after == 7.0 and not raised.value.permanent
+    assert raised.value.after == 7.0
 
 
 async def test_a_burst_to_one_chat_is_told_to_wait(notifier: TelegramNotifier, sandbox: TelegramSandbox) -> None:
     sandbox.add_chat(6)
     await notifier.send("6", alert())
-    with pytest.raises(NotifyError) as raised:
+    with pytest.raises(RetryLater) as raised:
         await notifier.send("6", alert())
-    assert raised.value.retry_after == 1.0
+    assert raised.value.after == 1.0
 
 
 @pytest.mark.parametrize("timedelta_mode", ["false", "true"])
@@ -165,21 +165,20 @@ def test_retry_seconds_reads_both_ptb_forms_without_warning(
         assert retry_seconds(error) == 12.0
 
 
-async def test_a_wrong_token_is_temporary_and_not_quoted(sandbox: TelegramSandbox) -> None:
+async def test_a_wrong_token_is_our_configuration_refused_and_not_quoted(sandbox: TelegramSandbox) -> None:
     wrong = "999999:ZZZdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
     notifier = TelegramNotifier(build_bot(wrong, sandbox.base_url), owns_sender=True)
     sandbox.add_chat(5)
-    with pytest.raises(NotifyError) as raised:
+    with pytest.raises(ConfigRefused) as raised:
         await notifier.send("5", alert())
     await notifier.aclose()
-    assert not raised.value.permanent and "token" in str(raised.value)
+    assert raised.value.condition == "telegram_token" and "telegram.bot_token" in str(raised.value)
     assert wrong not in str(raised.value)
 
 
 async def test_an_address_that_is_no_chat_id_is_permanent(notifier: TelegramNotifier) -> None:
-    with pytest.raises(NotifyError) as raised:
+    with pytest.raises(Permanent):
         await notifier.send("desk@example.org", alert())
-    assert raised.value.permanent
 
 
 async def test_a_bad_message_is_not_the_subscribers_fault(notifier: TelegramNotifier, sandbox: TelegramSandbox) -> None:
@@ -187,4 +186,4 @@ async def test_a_bad_message_is_not_the_subscribers_fault(notifier: TelegramNoti
     broken = Message(subject="s", text="t", html="h", telegram_html="<b>unclosed")
     with pytest.raises(NotifyError) as raised:
         await notifier.send("5", broken)
-    assert not raised.value.permanent and "parse entities" in str(raised.value)
+    assert type(raised.value) is NotifyError and "parse entities" in str(raised.value)

@@ -263,3 +263,17 @@ def test_parse_users_matches_usernames_by_value_case_insensitively() -> None:
 def test_parse_users_rejects_bodies_that_say_nothing(body: bytes) -> None:
     with pytest.raises(TransientError):
         parse_users(body, ["1"], "ids", None)
+
+
+@pytest.mark.parametrize("fault, words", [("down", "X API unreachable (Connection refused)"),
+                                          ("timeout", "X API did not answer in time")])
+async def test_a_failed_request_keeps_its_cause_in_a_few_words(sb: XSandbox, watcher: XWatcher, fault: str,
+                                                               words: str) -> None:
+    """Once, the stored poll error was a request URL cut mid-word at 300 characters, without its cause."""
+    if fault == "down":
+        sb.set_down(True)
+    else:
+        sb.fail_next(fault)
+    with pytest.raises(TransientError) as raised:
+        await watcher.lookup_ids([str(n) for n in range(1, 101)])
+    assert str(raised.value) == words

@@ -121,8 +121,7 @@ class XWatcher:
         if isinstance(exc, TimeoutError):
             return TransientError(f"X lookup took longer than {self._timeout:g}s")
         if isinstance(exc, requests.RequestException):
-            what = "did not answer in time" if isinstance(exc, requests.Timeout) else "unreachable"
-            return TransientError(self._redact(f"X API {what}: {type(exc).__name__}: {exc}")[:300])
+            return TransientError(self._redact(_request_failure(exc)))
         assert isinstance(exc, tweepy.HTTPException)
         response: requests.Response = exc.response
         status, title = response.status_code, _problem_title(response)
@@ -137,6 +136,35 @@ class XWatcher:
 
     def _redact(self, text: str) -> str:
         return text.replace(self._secret, "[token]") if self._secret else text
+
+
+def _request_failure(exc: requests.RequestException) -> str:
+    """What went wrong on the way, in words: the cause, never the request URL (it is long and says nothing)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "X API did not accept a connection in time"
+    if isinstance(exc, requests.Timeout):
+        return "X API did not answer in time"
+    cause = _os_cause(exc)
+    if isinstance(exc, requests.ConnectionError):
+        return f"X API unreachable ({cause or type(exc).__name__})"
+    return f"X API request failed ({cause or type(exc).__name__})"
+
+
+def _os_cause(exc: BaseException) -> str | None:
+    """The operating system's words for the innermost socket error (e.g. 'Connection refused'), if any."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        error = stack.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.strerror:
+            return error.strerror
+        for inner in (getattr(error, "reason", None), error.__cause__, error.__context__, *error.args):
+            if isinstance(inner, BaseException):
+                stack.append(inner)
+    return None
 
 
 def _problem_title(response: requests.Response) -> str | None:
