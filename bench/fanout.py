@@ -11,8 +11,9 @@ does not apply), and the EmailNotifier (aiosmtplib) talking SMTP to the mail sin
 
 The Telegram sandbox runs in a child process by default (``--sandbox-thread``: in this process, where its
 HTTP threads share the GIL with the client and slow it down). By default the Telegram lane is drained
-first, then the email lane, each by its own Dispatcher, so each channel's figures are its own; ``--together`` drains both through one Dispatcher, as ``presswatch run``
-wires it. ``--quick`` is a CI-sized run: 1,000 chats at 200/s and 1,000 emails.
+first, then the email lane, each by its own Dispatcher, so each channel's figures are its own;
+``--together`` drains both through one Dispatcher, as ``presswatch run`` wires it. ``--quick`` is a
+CI-sized run: 1,000 chats at 200/s and 1,000 emails.
 
 It prints figures; it does not assert rates. It exits non-zero only when the run is broken: a message lost
 or doubled, or an outbox row not sent.
