@@ -30,6 +30,7 @@ from bot.caller import Caller, Reply
 from bot.links import link_secret
 from bot.ownership import x_lookup
 from bot.selfservice import BY_NAME, COMMANDS, SelfService
+from bot.telegram_updates import UpdatesRequest
 from notifiers.telegram import retry_seconds
 
 log = logging.getLogger("presswatch.telegram")
@@ -63,6 +64,7 @@ async def start_application(app: Any) -> Application[Any, Any, Any, Any, Any, An
     application = (
         ApplicationBuilder().token(telegram.bot_token.get_secret_value()).base_url(telegram.api_base_url)
         .connection_pool_size(64).pool_timeout(5.0).connect_timeout(5.0).read_timeout(10.0).write_timeout(10.0)
+        .get_updates_request(UpdatesRequest(connection_pool_size=1))  # skips updates PTB cannot parse
         .job_queue(None).build()
     )
     Shell(app, build_service(app, application)).install(application)

@@ -199,6 +199,15 @@ class SandboxState:
             }
             return self._push_update({"my_chat_member": change})
 
+    def inject_raw_update(self, payload: JSON) -> JSON:
+        """Queue any update body as is, with the next update_id: for shapes python-telegram-bot cannot parse.
+
+        For example ``{"message": {"message_id": 1, "date": 0, "chat": ..., "from": {"first_name": "A"}}}``:
+        a sender without ``id`` and ``is_bot`` makes ``Update.de_json`` raise TypeError.
+        """
+        with self._cond:
+            return self._push_update(payload)
+
     def _push_update(self, payload: JSON) -> JSON:
         update = {"update_id": self._next_update_id, **payload}
         self._next_update_id += 1
