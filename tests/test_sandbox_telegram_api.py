@@ -284,3 +284,8 @@ async def test_a_raw_update_is_served_as_is_even_one_ptb_cannot_parse(bot: Bot, 
     status, body = sandbox.handle(f"/bot{sandbox.token}/getUpdates", {})
     assert status == 200 and isinstance(body, dict) and [u["update_id"] for u in body["result"]] == [1, 2]
 
+
+def test_calls_with_a_wrong_token_are_refused_and_counted(sandbox: TelegramSandbox) -> None:
+    status, body = sandbox.handle("/bot999:wrong/getMe", {})
+    assert (status, body) == (401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    assert sandbox.refused["getMe"] == 1 and sandbox.calls["getMe"] == 0

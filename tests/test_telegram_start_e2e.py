@@ -97,3 +97,51 @@ async def test_an_update_ptb_cannot_parse_is_skipped_and_the_next_command_answer
     assert skipped == [f"skipped Telegram update {bad['update_id']}: python-telegram-bot cannot read it (TypeError)"]
     assert not [r for r in caplog.records if "Secret Person" in r.getMessage() or "private words" in r.getMessage()]
 
+
+async def test_a_refused_token_is_logged_once_not_retried_and_the_operators_are_told(
+        start: Start, sandboxes: tuple[XSandbox, TelegramSandbox, MailSink],
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    _x, tg, mail = sandboxes
+    h = await start(token=WRONG_TOKEN)
+    refused = [r for r in caplog.records if r.getMessage().startswith(REFUSED)]
+    assert [r.levelno for r in refused] == [logging.ERROR]
+    assert "retrying" not in caplog.text and "not reachable" not in caplog.text
+    assert await mail.wait_for_async(1, WAIT), "the operators were not told"
+    assert "refused the bot token" in mail.messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert h.app.outbox.open_conditions() == ["telegram_token"]
+    await h.polled()  # the daemon goes on polling X
+    assert tg.refused["getMe"] == 1 and tg.calls["getMe"] == 0
+    # httpx logs URLs (with the token) at INFO: `presswatch run` sets it to WARNING and redacts every line.
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("presswatch") or r.levelno >= logging.WARNING]
+    assert not [line for line in ours if WRONG_TOKEN.split(":")[1] in line]
+
+
+async def test_a_token_refused_once_telegram_is_back_stops_the_retries(
+        start: Start, sandboxes: tuple[XSandbox, TelegramSandbox, MailSink],
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    _x, tg, _mail = sandboxes
+    tg.set_down(True)
+    h = await start(token=WRONG_TOKEN)
+    assert "retrying in the background" in caplog.text  # unreachable: today's background retry
+    tg.set_down(False)
+    assert await until(lambda: h.app.outbox.open_conditions() == ["telegram_token"])
+    assert [r.levelno for r in caplog.records if r.getMessage().startswith(REFUSED)] == [logging.ERROR]
+    assert "still not reachable (InvalidToken)" not in caplog.text
+
+
+async def test_a_good_token_at_the_next_start_clears_the_refusal(
+        start: Start, tmp_path: Path, sandboxes: tuple[XSandbox, TelegramSandbox, MailSink]) -> None:
+    x, tg, mail = sandboxes
+    first = await launch(tmp_path, x, tg, token=WRONG_TOKEN, poll="1h", more=operator_by_email(mail))
+    try:
+        assert first.app.outbox.open_conditions() == ["telegram_token"]
+    finally:
+        await first.app.stop()
+    second = await start(poll="1h")  # the operator fixed telegram.bot_token and restarted
+    assert second.app.outbox.open_conditions() == []
+    assert "/subscribe" in await second.say(READER, "/help")
+    assert await mail.wait_for_async(2, WAIT)
+    bodies = [message.get_body(("plain",)).get_content() for message in mail.messages]  # type: ignore[union-attr]
+    assert "accepts the bot token again" in bodies[1]

@@ -43,6 +43,7 @@ class SandboxState:
         self.me = obj.bot_user(bot_id, bot_username)
         self.messages: list[JSON] = []
         self.calls: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()  # calls answered 401 for a wrong token, by method
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._chats: dict[int, JSON] = {}
