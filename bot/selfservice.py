@@ -178,10 +178,10 @@ class SelfService:
         return replies.status(watched, viewer=caller.user_id, confirmations=self.confirmations)
 
     def _list(self, caller: Caller, args: list[str], now: datetime) -> str:
-        page = parse_number(args[0], MAX_PAGE) if len(args) == 1 else 1 if not args else None
-        if page is None:
+        page = parse_number(args[0], MAX_PAGE) if len(args) == 1 else None
+        if args and page is None:
             raise UsageError("Usage: /list, or /list 2 for the second page")
-        return replies.watch_list(self.store.watched(), page)
+        return replies.watch_list(self.store.watched(), page or 1)
 
     def _history(self, caller: Caller, args: list[str], now: datetime) -> str:
         handle = one_handle(args, "Usage: /history @handle")

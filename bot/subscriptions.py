@@ -107,10 +107,11 @@ class Subscriptions:
         config = self.store.rows(
             "SELECT * FROM subscribers WHERE key LIKE 'config:%' AND channel = 'telegram' AND address = ?"
             " AND enabled = 1 AND operator = 0 ORDER BY id", [str(caller.chat_id)])
+        prefix = f"owner:{caller.user_id}:"  # owner_key(user, pk); scanning subscribers, not every account
         owned = self.store.rows(
-            "SELECT s.events, a.handle FROM subscribers s JOIN accounts a ON s.key = 'owner:' || ? || ':' || a.pk"
-            " WHERE s.enabled = 1 AND a.watched = 1 ORDER BY lower(a.handle)",
-            [caller.user_id]) if caller.private and caller.user_id is not None else []
+            "SELECT s.events, a.handle FROM subscribers s JOIN accounts a ON a.pk = CAST(substr(s.key, ?) AS INTEGER)"
+            " WHERE s.key LIKE ? AND s.enabled = 1 AND a.watched = 1 ORDER BY lower(a.handle)",
+            [len(prefix) + 1, prefix + "%"]) if caller.private and caller.user_id is not None else []
         operator = self.store.rows(
             "SELECT id FROM subscribers WHERE operator = 1 AND channel = 'telegram' AND address = ? AND enabled = 1",
             [str(caller.chat_id)])
