@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from bot.handles import normalize_handle
 from bot.links import UsageError
+from bot.userinput import quote
+
+NOT_A_HANDLE = "is not an X handle: 1 to 15 letters, digits or underscores, as @handle or an x.com link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +49,16 @@ def one_handle(args: Sequence[str], usage: str) -> str:
     """Exactly one handle argument, normalized; UsageError otherwise."""
     if len(args) != 1:
         raise UsageError(usage)
+    return handle_arg(args[0], usage)
+
+
+def handle_arg(text: str, usage: str) -> str:
+    """``text`` as a normalized handle; UsageError quoting a short piece of it, then ``usage``."""
     try:
-        return normalize_handle(args[0])
-    except ValueError as exc:
-        raise UsageError(f"{exc}\n{usage}") from None
+        return normalize_handle(text)
+    except ValueError:
+        # normalize_handle's message repeats the whole input, which may be thousands of characters.
+        raise UsageError(f"{quote(text)} {NOT_A_HANDLE}\n{usage}") from None
 
 
 def no_args(args: Sequence[str], usage: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -28,8 +28,10 @@ from telegram.ext import (
 
 from bot.caller import Caller, Reply
 from bot.links import link_secret
+from bot.models import NoticeKind
 from bot.ownership import x_lookup
 from bot.selfservice import BY_NAME, COMMANDS, SelfService
+from bot.telegram_updates import UpdatesRequest
 from notifiers.telegram import retry_seconds
 
 log = logging.getLogger("presswatch.telegram")
@@ -37,6 +39,9 @@ log = logging.getLogger("presswatch.telegram")
 RETRY_INITIAL = 1.0  # seconds before the first retry when Telegram cannot be reached at start
 RETRY_MAX = 300.0
 _RETRY_TASK = "presswatch.start_retry"
+TOKEN_CONDITION = "telegram_token"  # the operator notice's condition; the dispatcher raises the same one
+TOKEN_REFUSED = ("Telegram refused the bot token: check telegram.bot_token; Telegram commands are off until it "
+                 "is fixed and presswatch restarted")
 _POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 _CHAT_ADMIN = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 _NEEDS_CHAT_ADMIN = frozenset({"subscribe", "unsubscribe", "start"})
@@ -63,20 +68,35 @@ async def start_application(app: Any) -> Application[Any, Any, Any, Any, Any, An
     application = (
         ApplicationBuilder().token(telegram.bot_token.get_secret_value()).base_url(telegram.api_base_url)
         .connection_pool_size(64).pool_timeout(5.0).connect_timeout(5.0).read_timeout(10.0).write_timeout(10.0)
+        .get_updates_request(UpdatesRequest(connection_pool_size=1))  # skips updates PTB cannot parse
         .job_queue(None).build()
     )
     Shell(app, build_service(app, application)).install(application)
     try:
-        await _launch(application)
+        await _launch(app, application)
+    except InvalidToken:
+        _refused(app)
     except Exception as exc:
         log.warning("Telegram is not reachable (%s); retrying in the background", type(exc).__name__)
-        application.bot_data[_RETRY_TASK] = asyncio.create_task(_retry(application), name="telegram-start")
+        application.bot_data[_RETRY_TASK] = asyncio.create_task(_retry(app, application), name="telegram-start")
     return application
 
 
-async def _launch(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def _refused(app: Any) -> None:
+    """Telegram refused the token (401/404 on getMe): our configuration error, so no retry can help."""
+    log.error(TOKEN_REFUSED)
+    app.outbox.notify_operators(
+        NoticeKind.CONFIG_REFUSED, "Telegram refused the bot token",
+        "Telegram answered getMe with 401 or 404: telegram.bot_token is wrong or was revoked in BotFather. "
+        "Telegram commands are off until it is fixed and presswatch restarted.",
+        app.clock(), condition=TOKEN_CONDITION)
+
+
+async def _launch(app: Any, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Each step is skipped when done, so a retry resumes where the last attempt failed."""
     await application.initialize()
+    # getMe worked: a refusal of an earlier token (and start) is over.
+    app.outbox.resolve(TOKEN_CONDITION, "Telegram accepts the bot token again", app.clock())
     await application.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
     if not application.running:
         await application.start()
@@ -88,12 +108,16 @@ async def _launch(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     log.info("Telegram bot @%s is answering commands", application.bot.username)
 
 
-async def _retry(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def _retry(app: Any, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Launch again (1 s, doubling to 5 min) until it works, or Telegram refuses the token."""
     delay = RETRY_INITIAL
     while True:
         await asyncio.sleep(delay)
         try:
-            await _launch(application)
+            await _launch(app, application)
+            return
+        except InvalidToken:
+            _refused(app)
             return
         except Exception as exc:
             delay = min(delay * 2, RETRY_MAX)

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.config_yaml import format_duration, parse_duration
+from bot.config_yaml import format_duration
 from bot.countries import describe, normalize_country
 from bot.models import DEFAULT_EVENTS, GROUPS, EventKind
+from bot.userinput import parse_number, quote
 
 TAG_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -23,7 +24,14 @@ MAX_COUNTRIES = 60
 MAX_TAGS = 10
 DEFAULT_LINK_EXPIRY = timedelta(days=30)
 MAX_LINK_EXPIRY = timedelta(days=366)
-_EXPIRY_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|[smhdw]))+$", re.IGNORECASE)
+MIN_LINK_EXPIRY = timedelta(minutes=1)
+# An expiry is whole ASCII numbers with units: 12h, 7d, 2w, 1d12h. A word starting with any digit is read as
+# one (no country, kind or tag starts with a digit), so '1.5d' or '²d' get an expiry's usage, not a filter's.
+_EXPIRY_RE = re.compile(r"(?:[0-9]+[smhdw])+", re.IGNORECASE)
+_EXPIRY_PART_RE = re.compile(r"([0-9]+)([smhdw])", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_EXPIRY_NUMBER_MAX = 10**9  # per number: the sum stays an exact int, compared with the limit before timedelta()
+LASTS = "a link lasts between 1 minute and 366 days (for example 7d or 12h)"
 # The order of these names is the bit order inside a link: append, never reorder.
 _EVENT_BITS: tuple[str, ...] = (*GROUPS, *(kind.value for kind in EventKind))
 _MAC_BYTES = 10
@@ -67,7 +75,7 @@ def parse_filters(args: Sequence[str]) -> Filters:
         if lower.startswith(("tag:", "#")):
             tag = lower.split(":", 1)[1] if lower.startswith("tag:") else lower[1:]
             if not TAG_RE.match(tag):
-                raise UsageError(f"{word!r} is not a tag: 1 to 32 of a-z, 0-9, '_' or '-'")
+                raise UsageError(f"{quote(word)} is not a tag: 1 to 32 of a-z, 0-9, '_' or '-'")
             _add(tags, tag)
         elif lower in _EVENT_BITS:
             _add(events, lower)
@@ -77,7 +85,7 @@ def parse_filters(args: Sequence[str]) -> Filters:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         else:
-            raise UsageError(f"{word!r} is not a country code, event kind or group, or tag:name")
+            raise UsageError(f"{quote(word)} is not a country code, event kind or group, or tag:name")
     if len(countries) > MAX_COUNTRIES or len(tags) > MAX_TAGS:
         raise UsageError(f"at most {MAX_COUNTRIES} countries and {MAX_TAGS} tags")
     return Filters(tuple(countries), tuple(events) or DEFAULT_EVENTS, tuple(tags))
@@ -93,13 +101,26 @@ def parse_link_args(args: Sequence[str]) -> tuple[Filters, timedelta]:
     expiry = DEFAULT_LINK_EXPIRY
     rest = []
     for word in _words(args):
-        if _EXPIRY_RE.match(word):
-            expiry = timedelta(seconds=parse_duration(word.lower()))
+        if word[0].isdigit():
+            expiry = parse_expiry(word)
         else:
             rest.append(word)
-    if not timedelta(minutes=1) <= expiry <= MAX_LINK_EXPIRY:
-        raise UsageError("a link lasts between 1 minute and 366 days (for example 7d or 12h)")
     return parse_filters(rest), expiry
+
+
+def parse_expiry(word: str) -> timedelta:
+    """'7d', '12h', '2w', '1d12h' -> how long a link lasts; UsageError outside 1 minute to 366 days."""
+    if not _EXPIRY_RE.fullmatch(word):
+        raise UsageError(f"{quote(word)} is not an expiry: a whole number and a unit, like 12h, 7d or 2w")
+    seconds = 0
+    for number, unit in _EXPIRY_PART_RE.findall(word):
+        value = parse_number(number, _EXPIRY_NUMBER_MAX)
+        if value is None:
+            raise UsageError(LASTS)
+        seconds += value * _UNIT_SECONDS[unit.lower()]
+    if not MIN_LINK_EXPIRY.total_seconds() <= seconds <= MAX_LINK_EXPIRY.total_seconds():
+        raise UsageError(LASTS)
+    return timedelta(seconds=seconds)
 
 
 def describe_filters(filters: Filters) -> str:

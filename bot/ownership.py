@@ -6,15 +6,15 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
-from bot.caller import Caller, Reply, one_handle
+from bot.caller import Caller, Reply, handle_arg, one_handle
 from bot.claims import MAX_PENDING, Claim, ClaimBook, code_in_profile, new_code
-from bot.handles import normalize_handle
 from bot.links import TAG_RE, UsageError
 from bot.models import Account, Availability, Observation
 from bot.outbox import Outbox, SubscriberSpec
 from bot.ratelimit import SlidingWindow
 from bot.replies import esc, when
 from bot.store import Store
+from bot.userinput import SQLITE_MAX, clip, is_digits, parse_number, quote
 from watchers.base import Watcher, WatcherError
 
 OWNER_EVENTS = ("restricted", "restored", "other")
@@ -193,13 +193,11 @@ class Ownership:
         if len(args) != 1:
             raise UsageError(usage)
         text = args[0].removeprefix("#")
-        if text.isdigit():
-            claim = self.claims.get(int(text))
-            return claim if claim is not None else f"There is no claim #{esc(text)}."
-        try:
-            handle = normalize_handle(text)
-        except ValueError as exc:
-            raise UsageError(f"{exc}\n{usage}") from None
+        if is_digits(text):
+            claim_id = parse_number(text, SQLITE_MAX)  # None for 0 or beyond what SQLite can hold
+            claim = self.claims.get(claim_id) if claim_id is not None else None
+            return claim if claim is not None else f"There is no claim #{esc(clip(text))}."
+        handle = handle_arg(text, usage)
         live = self.claims.live(now, handle=handle)
         if len(live) > 1:
             ids = ", ".join(f"#{claim.id}" for claim in live)
@@ -266,7 +264,7 @@ class Ownership:
         tags = [tag.lower().removeprefix("tag:") for tag in args[1:]]
         bad = [tag for tag in tags if not TAG_RE.match(tag)]
         if bad:
-            raise UsageError(f"{bad[0]!r} is not a tag: 1 to 32 of a-z, 0-9, '_' or '-'\n{usage}")
+            raise UsageError(f"{quote(bad[0])} is not a tag: 1 to 32 of a-z, 0-9, '_' or '-'\n{usage}")
         watched = self.store.find_watched(handle)
         if watched is not None and watched.account.source == "config":
             return Reply(f"@{esc(watched.account.handle)} is already watched: {CONFIG_REFUSAL}.")

@@ -11,8 +11,10 @@ from bot.claims import Claim
 from bot.countries import describe
 from bot.models import Availability, Subscriber, Transition
 from bot.store import Watched
+from bot.userinput import clip
 
 BUDGET = 4000  # under Telegram's 4096, with room for whatever it counts differently
+USAGE_LINE_MAX = 300  # longer than any usage line; a safety net for a message quoting too much input
 PAGE_SIZE = 20
 ELLIPSIS = "…"
 _AVAILABILITY = {
@@ -40,6 +42,15 @@ def fit(lines: Iterable[str], budget: int = BUDGET) -> str:
         kept.append(line)
         used += len(line) + 1
     return "\n".join(kept) or ELLIPSIS
+
+
+def usage(message: str) -> str:
+    """A UsageError's message (plain text: the problem, then the usage line) as HTML.
+
+    The messages quote at most a short piece of the input (``bot.userinput.quote``), so the usage line is
+    always whole; clipping each line is only a net for a message that quotes more than it should.
+    """
+    return "\n".join(esc(clip(line, USAGE_LINE_MAX)) for line in message.split("\n"))
 
 
 def _strip_tags(line: str) -> str:

@@ -17,6 +17,7 @@ from bot.ownership import NOT_OWNER, Lookup, Ownership
 from bot.replies import esc
 from bot.store import Store
 from bot.subscriptions import UNSUBSCRIBED, Subscriptions
+from bot.userinput import clip, parse_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("link", "(admins) A subscription link: /link [filters] [expiry]", admin=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
+MAX_PAGE = 99_999  # /list pages: far beyond any watchlist, small enough for any arithmetic on it
 ADMINS_ONLY = "Sorry, admins only."
 TOO_FAST = "You are sending commands too fast (at most {limit} a minute). I will answer again in a minute."
 INTRO = ("presswatch tells press-freedom groups and journalists when a watched X account is withheld in a "
@@ -124,7 +126,7 @@ class SelfService:
             if inspect.isawaitable(result):
                 result = await result
         except UsageError as exc:
-            return Reply(esc(str(exc)[:600]))
+            return Reply(replies.usage(str(exc)))
         reply = result if isinstance(result, Reply) else Reply(result)
         if len(reply.text) > replies.BUDGET:
             reply = Reply(replies.fit(reply.text.split("\n")), reply.notify)
@@ -132,7 +134,7 @@ class SelfService:
 
     @staticmethod
     def unknown(name: str) -> Reply:
-        return Reply(f"I do not know /{esc(name[:32])}. Send /help for the commands.")
+        return Reply(f"I do not know /{esc(clip(name, 32))}. Send /help for the commands.")
 
     def help_text(self, caller: Caller) -> str:
         shown = [c for c in COMMANDS if caller.is_admin or not c.admin]
@@ -176,9 +178,10 @@ class SelfService:
         return replies.status(watched, viewer=caller.user_id, confirmations=self.confirmations)
 
     def _list(self, caller: Caller, args: list[str], now: datetime) -> str:
-        if len(args) > 1 or (args and not (args[0].isdigit() and 0 < int(args[0]) < 100_000)):
+        page = parse_number(args[0], MAX_PAGE) if len(args) == 1 else None
+        if args and page is None:
             raise UsageError("Usage: /list, or /list 2 for the second page")
-        return replies.watch_list(self.store.watched(), int(args[0]) if args else 1)
+        return replies.watch_list(self.store.watched(), page or 1)
 
     def _history(self, caller: Caller, args: list[str], now: datetime) -> str:
         handle = one_handle(args, "Usage: /history @handle")

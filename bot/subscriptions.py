@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.caller import Caller, Reply, no_args
 from bot.claims import ClaimBook
@@ -80,16 +81,9 @@ class Subscriptions:
         return Reply("Unsubscribed: no more alerts here. /subscribe starts them again.")
 
     def settings(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
-        """/settings: this chat's filters, and in a private chat the accounts and claims of the user."""
+        """/settings: every route that brings alerts to this chat, and in a private chat the user's accounts."""
         no_args(args, "Usage: /settings")
-        rows = self.store.rows("SELECT * FROM subscribers WHERE key = ?", [self._key(caller)])
-        if rows and rows[0]["enabled"]:
-            row = rows[0]
-            filters = Filters(tuple(json.loads(row["countries"])), tuple(json.loads(row["events"])),
-                              tuple(json.loads(row["tags"])))
-            lines = [f"This chat is subscribed: {esc(describe_filters(filters))}."]
-        else:
-            lines = ["This chat is not subscribed. Send /subscribe to get alerts."]
+        lines = self._routes(caller)
         if not caller.private:
             lines.append(f"This chat's id: <code>{caller.chat_id}</code> (for telegram_chat in the config)")
         elif caller.user_id is not None:
@@ -102,6 +96,36 @@ class Subscriptions:
             for claim in self.claims.live(now, user_id=caller.user_id):
                 lines.append(f"Pending claim #{claim.id} on @{esc(claim.handle)}, expires {when(claim.expires_at)}")
         return Reply(fit(lines))
+
+    def _routes(self, caller: Caller) -> list[str]:
+        """One line per enabled subscriber row that sends here: this chat's own, the config's, the owner's.
+
+        The outbox sends one copy per chat whatever the routes; this says which filters let an alert in.
+        A disabled row (unsubscribed, blocked, removed from the config) is not a route.
+        """
+        own = self.store.rows("SELECT * FROM subscribers WHERE key = ? AND enabled = 1", [self._key(caller)])
+        config = self.store.rows(
+            "SELECT * FROM subscribers WHERE key LIKE 'config:%' AND channel = 'telegram' AND address = ?"
+            " AND enabled = 1 AND operator = 0 ORDER BY id", [str(caller.chat_id)])
+        prefix = f"owner:{caller.user_id}:"  # owner_key(user, pk); scanning subscribers, not every account
+        owned = self.store.rows(
+            "SELECT s.events, a.handle FROM subscribers s JOIN accounts a ON a.pk = CAST(substr(s.key, ?) AS INTEGER)"
+            " WHERE s.key LIKE ? AND s.enabled = 1 AND a.watched = 1 ORDER BY lower(a.handle)",
+            [len(prefix) + 1, prefix + "%"]) if caller.private and caller.user_id is not None else []
+        operator = self.store.rows(
+            "SELECT id FROM subscribers WHERE operator = 1 AND channel = 'telegram' AND address = ? AND enabled = 1",
+            [str(caller.chat_id)])
+        lines = [f"This chat is subscribed: {esc(describe_filters(_filters(row)))}." for row in own]
+        lines += [f"The operator's config sends alerts here ({esc(row['name'])}): "
+                  f"{esc(describe_filters(_filters(row)))}." for row in config]
+        lines += [f"Alerts about @{esc(row['handle'])}, which you own: events: "
+                  f"{esc(', '.join(json.loads(row['events'])))}." for row in owned]
+        if not own:
+            lines.append("This chat has no subscription of its own: /subscribe adds one." if lines
+                         else "This chat is not subscribed. Send /subscribe to get alerts.")
+        if operator:
+            lines.append("This chat also gets presswatch's health notices (an operator in the config).")
+        return lines
 
     def start(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply | None:
         """/start TOKEN from a deep link: subscribe with its filters; None when there is no token."""
@@ -127,3 +151,8 @@ class Subscriptions:
         return Reply(
             f"Subscription link for {esc(describe_filters(filters))}, valid for {esc(format_expiry(lasts))} "
             f"(until {when(now + lasts)}):\n{esc(private)}\nTo add the bot to a group with it:\n{esc(group)}")
+
+
+def _filters(row: dict[str, Any]) -> Filters:
+    """A subscriber row's filters, as /subscribe would have set them."""
+    return Filters(*(tuple(json.loads(row[column])) for column in ("countries", "events", "tags")))

@@ -4,87 +4,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot import clock as wall
 from bot.app import App
 from bot.claims import ClaimBook
-from bot.config import load_config
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
+from tests.helpers_telegram import ADMIN, Harness, launch
 
 pytestmark = pytest.mark.timeout(60)
 
-ADMIN = 11
 GROUP, GROUP_ADMIN, GROUP_MEMBER = -1001234, 20, 21
 CHANNEL = -1009876
 JOURNALIST, RIVAL, READER = 500, 501, 30
-WAIT = 15.0
 CODE = re.compile(r"presswatch-[A-Z2-7]{8}")
-
-
-class ShiftClock:
-    """The wall clock plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return wall.now() + self.offset
-
-
-class Harness:
-    """A running App with both sandboxes, and helpers that talk to it as Telegram users."""
-
-    def __init__(self, app: App, x: XSandbox, tg: TelegramSandbox, clock: ShiftClock) -> None:
-        self.app, self.x, self.tg, self.clock = app, x, tg, clock
-
-    def texts(self, chat_id: int) -> list[str]:
-        return [message["plain"] for message in self.tg.sent_to(chat_id)]
-
-    async def say(self, chat_id: int, text: str, *, user: int | None = None, chat_type: str = "private") -> str:
-        """Send a message as a user and return the bot's answer in that chat."""
-        before = len(self.tg.sent_to(chat_id))
-        self.tg.inject_message(chat_id, text, from_id=user, chat_type=chat_type)
-        assert await self.tg.wait_for_replies_async(chat_id, before + 1, WAIT), f"no answer to {text!r}"
-        return self.texts(chat_id)[before]
-
-    async def wait_for(self, chat_id: int, count: int) -> list[str]:
-        assert await self.tg.wait_for_replies_async(chat_id, count, WAIT), self.texts(chat_id)
-        return self.texts(chat_id)
-
-    async def polled(self) -> None:
-        """Wait until a whole poll cycle has started and finished after this call."""
-        assert await self.app.wait_cycles(self.app.cycles + 2, WAIT)
-
-
-def write_config(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, mode: str = "verify",
-                 poll: str = "0.3") -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""\
-version: 1
-database: presswatch.db
-x:
-  bearer_token: ${{X_BEARER_TOKEN}}
-  api_base_url: {x.base_url}
-  poll_interval: {poll}
-detection:
-  confirmations: 1
-telegram:
-  bot_token: ${{TELEGRAM_BOT_TOKEN}}
-  api_base_url: {tg.base_url}
-  admins: [{ADMIN}]
-  self_service: {mode}
-  rate_limit: {{per_chat_per_second: 100, group_per_minute: 6000}}
-watchlist:
-  - handle: ConfigDesk
-    tags: [media]
-""")
-    return path
 
 
 Start = Callable[..., Awaitable[Harness]]
@@ -92,7 +29,7 @@ Start = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 def sandboxes() -> Iterator[tuple[XSandbox, TelegramSandbox]]:
-    # Per-chat pacing is the dispatcher's (set high in the config above), so the sandbox does not add its own.
+    # Per-chat pacing is the dispatcher's (set high in helpers_telegram.write_config): the sandbox adds none.
     with XSandbox() as x, TelegramSandbox(per_chat_per_second=None, group_per_minute=None) as tg:
         x.add_account("ConfigDesk")
         yield x, tg
@@ -105,13 +42,9 @@ async def start(tmp_path: Path, sandboxes: tuple[XSandbox, TelegramSandbox]) -> 
     started: list[App] = []
 
     async def run(**options: Any) -> Harness:
-        clock = ShiftClock()
-        config = load_config(write_config(tmp_path, x, tg, **options),
-                             {"X_BEARER_TOKEN": x.bearer_token, "TELEGRAM_BOT_TOKEN": tg.token})
-        app = App(config, clock=clock)
-        await app.start()
-        started.append(app)
-        return Harness(app, x, tg, clock)
+        harness = await launch(tmp_path, x, tg, **options)
+        started.append(harness.app)
+        return harness
 
     yield run
     for app in started:
@@ -243,3 +176,19 @@ async def test_unknown_commands_and_junk_get_a_short_usage_reply(start: Start) -
     assert "did you mean TR" in await h.say(READER, "/subscribe TUR")
     assert "answer commands only" in await h.say(READER, "hello?")
     assert h.app.outbox.subscriber_by_key(f"tg:{READER}") is None
+
+
+async def test_settings_tells_the_configs_route_and_bad_numbers_get_usage(start: Start) -> None:
+    h = await start(poll="1h", more=f"""\
+subscribers:
+  - name: Press desk
+    telegram_chat: {GROUP}
+    countries: [TR]
+""")
+    h.tg.add_chat(GROUP, "supergroup", title="Desk", admins=[GROUP_ADMIN])
+    settings = await h.say(GROUP, "/settings", user=GROUP_MEMBER, chat_type="supergroup")
+    assert "The operator's config sends alerts here (Press desk)" in settings and "not subscribed" not in settings
+    assert await h.say(ADMIN, "/approve 99999999999999999999999") == "There is no claim #99999999999999999999999."
+    assert "Usage: /list" in await h.say(READER, "/list ²")
+    watch = await h.say(READER, "/watch " + "a" * 4000)
+    assert watch.endswith("Usage: /watch @handle (your own X account)") and "a" * 41 not in watch

@@ -267,3 +267,25 @@ async def test_an_application_answers_an_injected_start_command(sandbox: Telegra
     assert sandbox.sent_to(555)[0]["plain"] == "Welcome to presswatch"
     assert sandbox.calls["deleteWebhook"] == 1
     assert sandbox.pending_updates == []
+
+
+def unparseable_message(chat_id: int) -> dict[str, object]:
+    """A message whose sender has no ``id`` and ``is_bot``: PTB's Update.de_json raises TypeError."""
+    return {"message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private", "first_name": "A"},
+                        "text": "/help", "from": {"first_name": "A"}}}
+
+
+async def test_a_raw_update_is_served_as_is_even_one_ptb_cannot_parse(bot: Bot, sandbox: TelegramSandbox) -> None:
+    bad = sandbox.inject_raw_update(unparseable_message(11))
+    sandbox.inject_message(11, "/help")
+    assert bad["update_id"] == 1 and bad["message"]["from"] == {"first_name": "A"}
+    with pytest.raises(TypeError, match="is_bot"):
+        await bot.get_updates()  # PTB parses a batch all or nothing
+    status, body = sandbox.handle(f"/bot{sandbox.token}/getUpdates", {})
+    assert status == 200 and isinstance(body, dict) and [u["update_id"] for u in body["result"]] == [1, 2]
+
+
+def test_calls_with_a_wrong_token_are_refused_and_counted(sandbox: TelegramSandbox) -> None:
+    status, body = sandbox.handle("/bot999:wrong/getMe", {})
+    assert (status, body) == (401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    assert sandbox.refused["getMe"] == 1 and sandbox.calls["getMe"] == 0

@@ -144,6 +144,8 @@ class TelegramSandbox(SandboxState):
         if match is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         if match.group(1) != self.token:
+            with self._cond:
+                self.refused[match.group(2)] += 1
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         method = match.group(2)
         with self._cond:

@@ -43,6 +43,7 @@ class SandboxState:
         self.me = obj.bot_user(bot_id, bot_username)
         self.messages: list[JSON] = []
         self.calls: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()  # calls answered 401 for a wrong token, by method
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._chats: dict[int, JSON] = {}
@@ -198,6 +199,15 @@ class SandboxState:
                 "new_chat_member": obj.member(self.me, new_status),
             }
             return self._push_update({"my_chat_member": change})
+
+    def inject_raw_update(self, payload: JSON) -> JSON:
+        """Queue any update body as is, with the next update_id: for shapes python-telegram-bot cannot parse.
+
+        For example ``{"message": {"message_id": 1, "date": 0, "chat": ..., "from": {"first_name": "A"}}}``:
+        a sender without ``id`` and ``is_bot`` makes ``Update.de_json`` raise TypeError.
+        """
+        with self._cond:
+            return self._push_update(payload)
 
     def _push_update(self, payload: JSON) -> JSON:
         update = {"update_id": self._next_update_id, **payload}

@@ -1,0 +1,83 @@
+"""The bot's core without PTB, as test helpers: a clock, a fake of our X lookup seam, and the core itself."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from bot.caller import Caller, Reply
+from bot.claims import CODE_PREFIX
+from bot.links import link_secret
+from bot.models import Availability, Observation
+from bot.outbox import Outbox
+from bot.ownership import LookupFailed
+from bot.selfservice import SelfService
+from bot.store import Store, open_db
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+SECRET = link_secret("123456:sandbox")
+ADMIN, JOURNALIST, OTHER = 1, 500, 501
+GROUP = -100200
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FakeX:
+    """Our lookup seam: profiles by handle; ``down`` makes X unreachable."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[str, tuple[str, str]] = {}
+        self.down = False
+        self.asked: list[list[str]] = []
+
+    async def __call__(self, handles: Sequence[str]) -> dict[str, Observation]:
+        self.asked.append(list(handles))
+        if self.down:
+            raise LookupFailed("X did not answer")
+        found = {}
+        for handle in handles:
+            if handle.casefold() in self.profiles:
+                bio, name = self.profiles[handle.casefold()]
+                found[handle.casefold()] = Observation(
+                    platform="x", requested=handle, account_id="42", availability=Availability.ACTIVE, raw="{}",
+                    handle=handle, name=name, description=bio)
+        return found
+
+
+class Bot:
+    """The core with an in-memory store, and helpers to talk to it as different people."""
+
+    def __init__(self, mode: str = "verify") -> None:
+        self.db = open_db(None)
+        self.store, self.outbox = Store(self.db), Outbox(self.db)
+        self.clock, self.x = Clock(), FakeX()
+        self.service = SelfService(self.store, self.outbox, admins=[ADMIN], mode=mode, secret=SECRET,
+                                   lookup=self.x, clock=self.clock)
+
+    def private(self, user: int) -> Caller:
+        return Caller(user, user, "private", f"User {user}", user == ADMIN, True)
+
+    def group(self, user: int, *, admin_of_group: bool) -> Caller:
+        return Caller(user, GROUP, "supergroup", "Press <Freedom> & Co", user == ADMIN, admin_of_group)
+
+    async def say(self, caller: Caller, text: str) -> Reply:
+        name, *args = text.split()
+        return await self.service.run(name.lstrip("/"), caller, args)
+
+    @staticmethod
+    def plain(reply: Reply) -> str:
+        """The reply as the chat shows it (these replies carry entities, not tags)."""
+        return html.unescape(reply.text)
+
+    def code(self, reply: Reply) -> str:
+        found = re.search(CODE_PREFIX + r"[A-Z2-7]{8}", reply.text)
+        assert found, reply.text
+        return found.group(0)
