@@ -83,6 +83,9 @@ BAD = [
     ),
     ("bad_handle", BASE + "  - handle: not a handle\n", "watchlist.1.handle", "is not an X handle", 7),
     ("bad_tag", BASE + "    tags: [ok, Bad Tag]\n", "watchlist.0.tags.1", "'Bad Tag' is not a tag", 7),
+    ("home_link", BASE + "  - handle: twitter.com/home\n", "watchlist.1.handle", "X's 'home' page, not to an", 7),
+    ("i_link", BASE + "  - handle: https://x.com/i/lists/1\n", "watchlist.1.handle", "X's 'i' page", 7),
+    ("search_link", BASE + "  - handle: x.com/search?q=press\n", "watchlist.1.handle", "X's 'search' page", 7),
     (
         "watchlist_missing",
         BASE.replace("watchlist:\n  - handle: MahirZeynalov\n", ""),
