@@ -24,17 +24,13 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from bot.config_yaml import (
-    ConfigError,
-    Loc,
-    Problem,
-    format_duration,
-    load_model,
-    parse_duration,
-)
+from bot.config_report import load_model
+from bot.config_yaml import ConfigError, Loc, Problem
 from bot.countries import normalize_country
+from bot.durations import format_duration, parse_duration
 from bot.handles import normalize_handle
 from bot.models import DEFAULT_EVENTS, GROUPS, EventKind
+from bot.written import text as _text
 
 __all__ = [
     "Config",
@@ -61,15 +57,6 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _EVENT_NAMES = (*GROUPS, *(kind.value for kind in EventKind))
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-
-def _text(value: object) -> str:
-    """Plain text, or a whole number YAML read as one; anything else is an error."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"expected text, found {type(value).__name__}")
 
 
 def _url(value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from bot.config import (
     load_config,
     parse_duration,
 )
+from bot.config_yaml import MAX_BYTES, parse_yaml
+from bot.written import WrittenInt
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"X_BEARER_TOKEN": "x-token-1234", "TELEGRAM_BOT_TOKEN": "123:tg-token", "SMTP_PASSWORD": "smtp-pw-987"}
@@ -86,6 +89,8 @@ BAD = [
     ("home_link", BASE + "  - handle: twitter.com/home\n", "watchlist.1.handle", "X's 'home' page, not to an", 7),
     ("i_link", BASE + "  - handle: https://x.com/i/lists/1\n", "watchlist.1.handle", "X's 'i' page", 7),
     ("search_link", BASE + "  - handle: x.com/search?q=press\n", "watchlist.1.handle", "X's 'search' page", 7),
+    ("null_key", BASE + "null: 1\n", "null", "unknown key (a typo? known keys: version,", 7),
+    ("merge_key", BASE + "detection:\n  <<: {confirmations: 2}\n", "detection", "merge keys (<<) are not supported", 8),
     (
         "watchlist_missing",
         BASE.replace("watchlist:\n  - handle: MahirZeynalov\n", ""),
@@ -101,6 +106,8 @@ X_BAD = [
     ("rate_limit: {requests: 0, per: 15m}", "x.rate_limit.requests", "greater than 0"),
     ("rate_limit: {requests: 5}", "x.rate_limit.per", "required key is missing"),
     ("polling: 10m", "x.polling", "known keys: bearer_token, api_base_url, poll_interval, jitter"),
+    ("poll_interval: 10:00", "x.poll_interval", "'10:00' is not a duration"),
+    ("poll_interval: 99999999999d", "x.poll_interval", "longer than 100 years"),
 ]
 SUBSCRIBER_BAD = [
     (
@@ -134,8 +141,13 @@ SUBSCRIBER_BAD = [
         15,
     ),
     ("email: x@example.org\n  - name: ''\n    email: y@example.org", "subscribers.2.name", "must not be empty", 15),
+    ("email: desk@example.org\n    countries: [0x10]", "subscribers.1.countries.0", "'0x10' is not an ISO 3166", 15),
 ]
 EMAIL = "email:\n  host: smtp.example.org\n  from: alerts@example.org\n"
+# One problem each, after BASE (line 7 on).
+SECTION_BAD = [
+    (EMAIL + "  port: " + "9" * 5000 + "\n", "email.port", "unreadable YAML value", 10),
+]
 
 
 @pytest.mark.parametrize(("text", "path", "message", "line"), [case[1:] for case in BAD], ids=[c[0] for c in BAD])
@@ -190,6 +202,7 @@ def test_bad_subscribers_are_reported_at_their_key(
         ("operators:\n  - email: ops@example.org\n", "operators.0.email", "needs a email section", 8),
         ("templates: nowhere\n", "templates", "does not exist", 7),
         ("delivery:\n  retry_max: soon\n", "delivery.retry_max", "'soon' is not a duration", 8),
+        *SECTION_BAD,
     ],
 )
 def test_bad_optional_sections_are_reported_at_their_key(
@@ -232,6 +245,15 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         ("- a\n- b\n", "expected a mapping (version: 1, database: ..., ...); found a list", 1),
         ("", "the file is empty", 1),
         ("version: 1\n---\nversion: 1\n", "invalid YAML", 2),
+        ("version: 1\n# \x00\n", "invalid YAML: the character U+0000 is not allowed", 2),
+        ("version: 1\nx: \x1b[31mred\x1b[0m\n", "U+001B is not allowed (a pasted terminal colour code?)", 2),
+        ("version: 1\n\x0c\n", "the character U+000C is not allowed", 2),
+        ("version: 1\n# \ufffe\n", "the character U+FFFE is not allowed", 2),
+        ("a: &a [x, x]\nb: [*a, *a]\n", "anchors and aliases (&name, *name) are not supported", 1),
+        ("version: 1\nx: *undefined\n", "anchors and aliases", 2),
+        ("version: 1\nx: &x\n  timeout: 5s\n", "anchors and aliases", 2),
+        ("version: 1\nx: " + "[" * 600 + "]" * 600 + "\n", "nested deeper than 64 levels", 2),
+        ("version: 1\nx: " + "{a: " * 600 + "1" + "}" * 600 + "\n", "nested deeper than 64 levels", 2),
     ],
 )
 def test_a_file_that_is_not_a_config_is_one_problem(tmp_path: Path, text: str, message: str, line: int) -> None:
@@ -428,3 +450,53 @@ def test_email_from_can_be_set_by_field_name() -> None:
         }
     )
     assert config.email is not None and config.email.from_ == "a@example.org"
+
+
+def test_a_problem_is_always_one_line() -> None:
+    problem = Problem('bad\x1b[31m"key', "found\nBcc: x\u2028", 3)
+    assert str(problem) == 'bad\\x1b[31m"key: found\\nBcc: x\\u2028 (line 3)'
+
+
+def test_nesting_up_to_64_levels_is_read_and_deeper_is_refused() -> None:
+    data, _, _ = parse_yaml("x: " + "[" * 63 + "]" * 63)
+    assert data is not None
+    with pytest.raises(ConfigError, match=r"nested deeper than 64 levels \(line 1\)"):
+        parse_yaml("x: " + "[" * 64 + "]" * 64)
+
+
+def test_a_file_over_1_mib_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(BASE + "#" * MAX_BYTES + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, ENV)
+    assert str(caught.value) == "(file): the file is larger than 1 MiB: a config file is a few kilobytes"
+
+
+def test_bytes_that_are_not_utf8_are_named_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(BASE.encode() + b"subscribers:\n  - name: caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, ENV)
+    assert str(caught.value) == "(file): the file is not UTF-8 text (byte 0xE9) (line 8)"
+
+
+def test_a_number_in_a_text_field_keeps_how_it_was_written(tmp_path: Path) -> None:
+    config = load(tmp_path, BASE.replace("handle: MahirZeynalov", "handle: 0x10\n    tags: [010, 1_000]"))
+    assert (config.watchlist[0].handle, config.watchlist[0].tags) == ("0x10", ["010", "1_000"])
+
+
+def test_a_date_like_value_is_text(tmp_path: Path) -> None:
+    assert load(tmp_path, BASE.replace("presswatch.db", "2021-02-31")).database.name == "2021-02-31"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (WrittenInt(600, "10:00"), "'10:00' is not a duration"),
+        (WrittenInt(16, "0x10"), "'0x10' is not a duration"),
+        ("99999999999d", "'99999999999d' is longer than 100 years"),
+    ],
+)
+def test_durations_are_read_as_written(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_duration(value)
