@@ -17,6 +17,7 @@ from rich.table import Table
 
 from bot import logs
 from bot.config import Config, ConfigError, load_config
+from bot.config_yaml import one_line_safe
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -54,10 +55,18 @@ def load_or_report(path: Path, err: Console) -> Config | None:
     try:
         return load_config(path)
     except ConfigError as exc:
-        err.print(f"[bold red]{path}: invalid config[/]", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
+        report_problems(err, f"{path}: invalid config", [str(problem) for problem in exc.problems])
         return None
+
+
+def report_problems(err: Console, title: str, lines: Sequence[str]) -> None:
+    """A title, then one problem a line, never wrapped or cropped whatever the terminal (or pipe) width.
+
+    ``Console.out`` writes plain text: no markup, emoji codes or highlighting from what the file contains.
+    """
+    err.out(one_line_safe(title), style="bold red", highlight=False)
+    for line in lines:
+        err.out(f"  {one_line_safe(line)}", highlight=False)
 
 
 def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:

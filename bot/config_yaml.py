@@ -1,39 +1,46 @@
-"""YAML loading for the config: plain data, the line of every key and item, ${VAR} substitution."""
+"""YAML reading for the config: plain data and the line of every key and item, within firm limits.
+
+An operator file holds secrets in ${VAR}s and is read by ``validate`` and at start, so YAML features that
+make a small file expensive or surprising are refused: anchors, aliases and merge keys (an alias bomb is a
+few hundred bytes), nesting deeper than 64, files over 1 MiB. Numbers keep the text they were written as.
+"""
 
 from __future__ import annotations
 
-import math
 import re
-import types
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from yaml.events import NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.durations import format_duration, parse_duration
+from bot.written import WrittenFloat, WrittenInt
+
+__all__ = [
+    "ConfigError",
+    "LineMap",
+    "Loc",
+    "Problem",
+    "dotted",
+    "format_duration",  # kept here for bot.links
+    "line_of",
+    "parse_duration",
+    "parse_yaml",
+    "read_yaml",
+]
 
 Loc = tuple[str | int, ...]
 LineMap = dict[Loc, int]
-M = TypeVar("M", bound=BaseModel)
 
-_ENV_RE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 64
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION_RE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d)\s*)+")
-_DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_PLAIN_SECONDS_RE = re.compile(r"\d+(?:\.\d+)?")
-_PREFIXES = ("Value error, ", "Assertion failed, ")
-_SHAPES = {
-    "model_type": "expected a mapping of keys",
-    "model_attributes_type": "expected a mapping of keys",
-    "dict_type": "expected a mapping of keys",
-    "list_type": "expected a list",
-    "missing": "required key is missing",
-}
+_HINTS = {0x1B: " (a pasted terminal colour code?)", 0x09: " (a tab?)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +53,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = f" (line {self.line})" if self.line is not None else ""
-        return f"{self.path or '(file)'}: {self.message}{where}"
+        return one_line_safe(f"{self.path or '(file)'}: {self.message}{where}")
+
+
+def one_line_safe(text: str) -> str:
+    """``text`` with line breaks and control characters escaped, so a problem is always one line."""
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 class ConfigError(Exception):
@@ -57,12 +69,33 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that a config file may not use (anchors, aliases, deep nesting)."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader where only true/false are booleans, so a country list [NO, ON] stays text."""
+    """SafeLoader where only true/false are booleans (a country list [NO, ON] stays text), dates stay text,
+    and anchors, aliases and nesting deeper than MAX_DEPTH are refused while composing."""
+
+    depth = 0
+
+    def compose_node(self, parent: Node | None, index: object) -> Node:
+        """The next node, refusing an anchor (&a) or an alias (*a, whose event also carries an anchor)."""
+        event = self.peek_event()
+        if isinstance(event, NodeEvent) and event.anchor is not None:
+            raise _Refused(None, None, "anchors and aliases (&name, *name) are not supported: write the value out",
+                           event.start_mark)
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
@@ -84,22 +117,36 @@ def line_of(lines: LineMap, loc: Loc) -> int | None:
 def read_yaml(path: Path) -> tuple[Any, LineMap, list[Problem]]:
     """Parse a file into plain data and its line map; ConfigError if it cannot be read or parsed."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)  # bounded: `-c /dev/zero` must not read forever
     except FileNotFoundError:
         raise ConfigError([Problem("", f"file not found: {path}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem("", f"cannot read {path}: {exc}")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem("", f"cannot read {path}: {exc.strerror or exc}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError([Problem("", "the file is larger than 1 MiB: a config file is a few kilobytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        message = f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02X})"
+        raise ConfigError([Problem("", message, line)]) from None
     return parse_yaml(text)
 
 
 def parse_yaml(text: str) -> tuple[Any, LineMap, list[Problem]]:
-    """Compose ``text`` and build plain data, recording lines; syntax errors raise ConfigError."""
-    loader = _Loader(text)
+    """Compose ``text`` and build plain data, recording lines; unreadable YAML raises ConfigError."""
+    try:
+        loader = _Loader(text)  # the reader checks every character here, before any parsing
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError([_reader_problem(exc, text)]) from None
     try:
         node = loader.get_single_node()
         lines: LineMap = {}
         problems: list[Problem] = []
         data = None if node is None else _build(node, (), loader, lines, problems)
+    except _Refused as exc:
+        raise ConfigError([Problem("", str(exc.problem), _mark_line(exc))]) from None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError([_syntax_problem(exc)]) from None
     except yaml.YAMLError as exc:
@@ -109,11 +156,22 @@ def parse_yaml(text: str) -> tuple[Any, LineMap, list[Problem]]:
     return data, lines, problems
 
 
+def _reader_problem(exc: yaml.reader.ReaderError, text: str) -> Problem:
+    """A character YAML does not allow (NUL, ESC, form feed, U+FFFE), named as U+XXXX on its line."""
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    line = text.count("\n", 0, exc.position) + 1
+    return Problem("", f"invalid YAML: the character U+{code:04X} is not allowed{_HINTS.get(code, '')}", line)
+
+
+def _mark_line(exc: yaml.MarkedYAMLError) -> int | None:
+    mark = exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark else None
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError) -> Problem:
     """A YAML error as one problem with its line (never the snippet: it could hold a secret)."""
-    mark = exc.problem_mark or exc.context_mark
     words = [part for part in (exc.context, exc.problem) if part]
-    return Problem("", "invalid YAML: " + ", ".join(words), mark.line + 1 if mark else None)
+    return Problem("", "invalid YAML: " + ", ".join(words), _mark_line(exc))
 
 
 def _build(node: Node, loc: Loc, loader: _Loader, lines: LineMap, problems: list[Problem]) -> Any:
@@ -127,219 +185,52 @@ def _build(node: Node, loc: Loc, loader: _Loader, lines: LineMap, problems: list
             items.append(_build(item, (*loc, index), loader, lines, problems))
         return items
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:
         problems.append(Problem(dotted(loc), f"unsupported YAML value: {exc.problem}", _line(node)))
         return None
+    except ValueError:  # e.g. an integer of more digits than Python converts
+        problems.append(Problem(dotted(loc), "unreadable YAML value (a number too long?)", _line(node)))
+        return None
+    return _written(value, node)
+
+
+def _written(value: Any, node: Node) -> Any:
+    """A number together with the text it was written as, so messages and text fields can quote it."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    source = str(node.value)
+    return WrittenInt(value, source) if isinstance(value, int) else WrittenFloat(value, source)
 
 
 def _build_mapping(
     node: MappingNode, loc: Loc, loader: _Loader, lines: LineMap, problems: list[Problem]
 ) -> dict[Any, Any]:
-    """A mapping as a dict; a repeated key is a problem at its second occurrence."""
-    first_lines: dict[Any, int] = {}
-    repeated: set[int] = set()
-    for key_node, _ in node.value:
-        key = _key(key_node, loader)
-        if key is None or key_node.tag == _MERGE_TAG:
-            continue
-        if key in first_lines:
-            repeated.add(id(key_node))
-            message = f"duplicate key (first at line {first_lines[key]})"
-            problems.append(Problem(dotted((*loc, key)), message, _line(key_node)))
-        else:
-            first_lines[key] = _line(key_node)
-    loader.flatten_mapping(node)
+    """A mapping as a dict; a repeated key is a problem at its second occurrence, a merge key (<<) one too."""
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        key = _key(key_node, loader)
-        if key is None:
+        key = _key(key_node)
+        if key_node.tag == _MERGE_TAG:
+            problems.append(Problem(dotted(loc), "merge keys (<<) are not supported: write the keys out",
+                                    _line(key_node)))
+        elif key is None:
             problems.append(Problem(dotted(loc), "a key must be plain text", _line(key_node)))
-        elif id(key_node) not in repeated:
+        elif key == "":
+            problems.append(Problem(dotted(loc), "a key must not be empty", _line(key_node)))
+        elif (*loc, key) in lines:
+            message = f"duplicate key (first at line {lines[(*loc, key)]})"
+            problems.append(Problem(dotted((*loc, key)), message, _line(key_node)))
+        else:
             lines[(*loc, key)] = _line(key_node)
             result[key] = _build(value_node, (*loc, key), loader, lines, problems)
     return result
 
 
-def _key(node: Node, loader: _Loader) -> str | int | None:
-    """A mapping key as text or a number; None when it is a list, a mapping or unreadable."""
-    if not isinstance(node, ScalarNode):
-        return None
-    try:
-        key = loader.construct_object(node)
-    except yaml.YAMLError:
-        return None
-    return key if isinstance(key, str | int) else str(key)
+def _key(node: Node) -> str | None:
+    """A mapping key as the text written (so ``null:`` is the key 'null'); None for a list or mapping."""
+    return str(node.value) if isinstance(node, ScalarNode) else None
 
 
 def _line(node: Node) -> int:
     """The 1-based line a node starts on."""
     return int(node.start_mark.line) + 1
-
-
-def substitute_env(data: Any, env: Mapping[str, str]) -> tuple[Any, list[tuple[Loc, str]]]:
-    """Replace ${VAR} in every string value ($${ is a literal ${); also return the unset ones."""
-    missing: list[tuple[Loc, str]] = []
-
-    def expand(text: str, loc: Loc) -> str:
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name is None:
-                return "${"
-            if name in env:
-                return env[name]
-            missing.append((loc, f"environment variable {name} is not set"))
-            return ""
-
-        return _ENV_RE.sub(replace, text)
-
-    def walk(value: Any, loc: Loc) -> Any:
-        if isinstance(value, str):
-            return expand(value, loc)
-        if isinstance(value, dict):
-            return {key: walk(item, (*loc, key)) for key, item in value.items()}
-        if isinstance(value, list):
-            return [walk(item, (*loc, index)) for index, item in enumerate(value)]
-        return value
-
-    return walk(data, ()), missing
-
-
-def parse_duration(value: object) -> float:
-    """30, 2.5, '30s', '10m', '1h30m', '500ms', '90' -> seconds (a float above 0)."""
-    seconds: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if _PLAIN_SECONDS_RE.fullmatch(text):
-            seconds = float(text)
-        elif _DURATION_RE.fullmatch(text):
-            parts = _DURATION_PART_RE.findall(text)
-            seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
-    if seconds is None:
-        raise ValueError(f"{value!r} is not a duration (use 30s, 10m, 1h or seconds)")
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{value!r} is not a duration above zero (use 30s, 10m, 1h or seconds)")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """600 -> '10m', 5400 -> '1h30m', 45 -> '45s', 0.5 -> '500ms'."""
-    rest = round(seconds * 1000)
-    if rest <= 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
-        count, rest = divmod(rest, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
-
-
-def load_model(path: Path, env: Mapping[str, str], model: type[M], secret_paths: Iterable[Loc]) -> M:
-    """Read ``path``, substitute ${VAR}s from ``env`` and validate it as ``model``."""
-    data, lines, problems = read_yaml(path)
-    if not isinstance(data, dict):
-        found = "the file is empty" if data is None else f"found {_kind(data)}"
-        raise ConfigError([Problem("", f"expected a mapping (version: 1, database: ..., ...); {found}", 1)])
-    data, missing = substitute_env(data, env)
-    problems += [Problem(dotted(loc), message, line_of(lines, loc)) for loc, message in missing]
-    try:
-        result = model.model_validate(data, context={"base_dir": path.absolute().parent})
-    except ValidationError as exc:
-        skip = {loc for loc, _ in missing}
-        problems += problems_from_validation(exc, lines, model, skip)
-    if problems:
-        secrets = [_lookup(data, loc) for loc in secret_paths]
-        problems.sort(key=lambda problem: (problem.line or 0, problem.path))
-        raise ConfigError(redact(problems, [str(value) for value in secrets if value is not None]))
-    return result
-
-
-def problems_from_validation(
-    exc: ValidationError, lines: LineMap, model: type[BaseModel], skip: Iterable[Loc] = ()
-) -> list[Problem]:
-    """Pydantic errors as problems with dotted YAML paths and lines, never echoing the input."""
-    skipped = tuple(skip)
-    problems = []
-    for error in exc.errors(include_url=False, include_input=False):
-        loc = tuple("from" if part == "from_" else part for part in error["loc"])
-        if any(loc[: len(prefix)] == prefix for prefix in skipped):
-            continue
-        problems.append(Problem(dotted(loc), _message(error, model, loc), line_of(lines, loc)))
-    return problems
-
-
-def _message(error: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
-    """Pydantic's message in the operator's words."""
-    if error["type"] == "extra_forbidden":
-        parent = _model_at(model, loc[:-1])
-        known = ", ".join(_keys(parent)) if parent else ""
-        return f"unknown key (a typo? known keys: {known})" if known else "unknown key"
-    if error["type"] in _SHAPES:
-        return _SHAPES[error["type"]]
-    message = error["msg"]
-    for prefix in _PREFIXES:
-        message = message.removeprefix(prefix)
-    return message
-
-
-def _keys(model: type[BaseModel]) -> list[str]:
-    """The keys a model accepts, as written in YAML."""
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
-    """The model class that validates the mapping at ``loc``, following field types."""
-    current: Any = model
-    for part in loc:
-        current = _unwrap(current)
-        if isinstance(part, int) and get_origin(current) is list:
-            current = get_args(current)[0]
-        elif isinstance(current, type) and issubclass(current, BaseModel):
-            fields = {field.alias or name: field for name, field in current.model_fields.items()}
-            current = fields[part].annotation if part in fields else None
-        else:
-            return None
-    current = _unwrap(current)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``X | None`` -> ``X``."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        args = [arg for arg in get_args(annotation) if arg is not type(None)]
-        return args[0] if len(args) == 1 else annotation
-    return annotation
-
-
-def redact(problems: list[Problem], secrets: Iterable[str]) -> list[Problem]:
-    """Problems with every secret value replaced by ***.
-
-    Values under 4 characters are left alone: they reveal nothing and would mangle every message.
-    """
-    values = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
-    cleaned = []
-    for problem in problems:
-        message = problem.message
-        for secret in values:
-            message = message.replace(secret, "***")
-        cleaned.append(Problem(problem.path, message, problem.line))
-    return cleaned
-
-
-def _lookup(data: Any, loc: Loc) -> Any:
-    """The raw value at ``loc``, or None."""
-    for part in loc:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
-
-
-def _kind(value: object) -> str:
-    """A value's YAML kind in words (never the value: it could be a secret)."""
-    if isinstance(value, list):
-        return "a list"
-    return "text" if isinstance(value, str) else f"a {type(value).__name__}"

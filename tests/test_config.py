@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from bot.config import (
     load_config,
     parse_duration,
 )
+from bot.config_yaml import MAX_BYTES, parse_yaml
+from bot.written import WrittenInt
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"X_BEARER_TOKEN": "x-token-1234", "TELEGRAM_BOT_TOKEN": "123:tg-token", "SMTP_PASSWORD": "smtp-pw-987"}
@@ -65,7 +68,18 @@ BAD = [
         "less than or equal to 10",
         7,
     ),
-    ("version_2", BASE.replace("version: 1", "version: 2"), "version", "Input should be 1", 1),
+    ("version_2", BASE.replace("version: 1", "version: 2"), "version", "expected 1 (the only config version)", 1),
+    ("version_float", BASE.replace("version: 1", "version: 1.0"), "version", "expected 1 (the only config", 1),
+    ("version_float_shown", BASE.replace("version: 1", "version: 1.0"), "version", "version), found 1.0", 1),
+    ("version_bool", BASE.replace("version: 1", "version: true"), "version", "found true", 1),
+    ("version_text", BASE.replace("version: 1", "version: '1'"), "version", "found '1'", 1),
+    ("version_hex", BASE.replace("version: 1", "version: 0x1"), "version", "found 0x1", 1),
+    ("database_blank", BASE.replace("presswatch.db", "' '"), "database", "must not be empty", 2),
+    ("null_key", BASE + "null: 1\n", "null", "unknown key (a typo? known keys: version,", 7),
+    ("merge_key", BASE + "detection:\n  <<: {confirmations: 2}\n", "detection", "merge keys (<<) are not supported", 8),
+    ("home_link", BASE + "  - handle: twitter.com/home\n", "watchlist.1.handle", "X's 'home' page, not to an", 7),
+    ("i_link", BASE + "  - handle: https://x.com/i/lists/1\n", "watchlist.1.handle", "X's 'i' page", 7),
+    ("search_link", BASE + "  - handle: x.com/search?q=press\n", "watchlist.1.handle", "X's 'search' page", 7),
     ("x_not_mapping", "version: 1\ndatabase: a.db\nx: 5\nwatchlist: []\n", "x", "expected a mapping", 3),
     (
         "duplicate_key",
@@ -98,6 +112,17 @@ X_BAD = [
     ("rate_limit: {requests: 0, per: 15m}", "x.rate_limit.requests", "greater than 0"),
     ("rate_limit: {requests: 5}", "x.rate_limit.per", "required key is missing"),
     ("polling: 10m", "x.polling", "known keys: bearer_token, api_base_url, poll_interval, jitter"),
+    ("poll_interval: 1ms", "x.poll_interval", "1ms is too short: at least 100ms"),
+    ("poll_interval: 2d", "x.poll_interval", "2d is too long: at most 1d"),
+    ("poll_interval: 10:00", "x.poll_interval", "'10:00' is not a duration"),
+    ("poll_interval: 99999999999d", "x.poll_interval", "longer than 100 years"),
+    ("timeout: 1ms", "x.timeout", "1ms is too short: at least 100ms"),
+    ("timeout: 1h", "x.timeout", "1h is too long: at most 5m"),
+    ("jitter: 6m", "x.jitter", "6m is too long: at most 5m, half of poll_interval (10m)"),
+    ("rate_limit: {requests: true, per: 15m}", "x.rate_limit.requests", "expected a whole number, found true"),
+    ("rate_limit: {requests: 1.5, per: 15m}", "x.rate_limit.requests", "expected a whole number, found 1.5"),
+    ("rate_limit: {requests: 300, per: 1ms}", "x.rate_limit.per", "1ms is too short: at least 1s"),
+    ('api_base_url: "http://x.example/\\e[0m"', "x.api_base_url", "is not an http:// or https:// URL"),
 ]
 SUBSCRIBER_BAD = [
     (
@@ -131,8 +156,71 @@ SUBSCRIBER_BAD = [
         15,
     ),
     ("email: x@example.org\n  - name: ''\n    email: y@example.org", "subscribers.2.name", "must not be empty", 15),
+    ("email: desk@example.org\n    countries: [0x10]", "subscribers.1.countries.0", "'0x10' is not an ISO 3166", 15),
 ]
 EMAIL = "email:\n  host: smtp.example.org\n  from: alerts@example.org\n"
+TG = "telegram:\n  bot_token: 123:abc\n"
+
+
+def sender(value: str) -> str:
+    """The email section with ``from: value`` (line 9 after BASE)."""
+    return EMAIL.replace("from: alerts@example.org", f"from: {value}")
+
+
+# One problem each, after BASE (line 7 on).
+SECTION_BAD = [
+    (sender('"alerts@example.org\\nBcc: all@example.org"'), "email.from", "must be one line: no line breaks", 9),
+    (sender('"presswatch\\t<alerts@example.org>"'), "email.from", "control characters (found U+0009)", 9),
+    (sender("a@example.org, b@example.org"), "email.from", "is more than one mailbox", 9),
+    (sender("Press, Desk <a@example.org>"), "email.from", "is not a mailbox", 9),
+    (sender("Desk <a@example.org> more"), "email.from", "is not a mailbox", 9),
+    ('email:\n  host: " "\n  from: a@example.org\n', "email.host", "must not be empty", 8),
+    ("email:\n  host: smtp example.org\n  from: a@example.org\n", "email.host", "is not a host name", 8),
+    (EMAIL + "  port: true\n", "email.port", "expected a whole number, found true", 10),
+    (EMAIL + "  port: 0x1BB\n", "email.port", "expected a whole number in plain digits, found 0x1BB", 10),
+    (EMAIL + "  port: 587.0\n", "email.port", "expected a whole number, found 587.0", 10),
+    (EMAIL + "  port: " + "9" * 5000 + "\n", "email.port", "unreadable YAML value", 10),
+    (EMAIL + "  username: ''\n", "email.username", "must not be empty", 10),
+    (EMAIL + "  timeout: 1ms\n", "email.timeout", "1ms is too short: at least 100ms", 10),
+    (TG + "  admins: [true]\n", "telegram.admins.0", "expected a whole number, found true", 9),
+    (TG + "  admins: [0]\n", "telegram.admins.0", "0 is not a Telegram user id", 9),
+    (TG + "  admins: [-5]\n", "telegram.admins.0", "-5 is not a Telegram user id", 9),
+    (TG + "  commands: 1\n", "telegram.commands", "expected true or false", 9),
+    (TG + "  commands: 'yes'\n", "telegram.commands", "expected true or false", 9),
+    (TG + "  rate_limit: {overall_per_second: true}\n", "telegram.rate_limit.overall_per_second", "found true", 9),
+    (TG + "  rate_limit: {group_per_minute: .inf}\n", "telegram.rate_limit.group_per_minute", "found .inf", 9),
+    ("detection: {confirmations: true}\n", "detection.confirmations", "expected a whole number, found true", 7),
+    ("detection: {confirmations: 2.0}\n", "detection.confirmations", "expected a whole number, found 2.0", 7),
+    ("delivery:\n  retry_initial: 1h\n  retry_max: 1m\n", "delivery.retry_max", "1m is shorter than retry_initial", 9),
+    ("delivery:\n  retry_initial: 20m\n", "delivery.retry_max", "15m is shorter than retry_initial (20m)", 7),
+    ("delivery:\n  retry_max: 2h\n  give_up_after: 1h\n", "delivery.give_up_after", "shorter than retry_max (2h)", 9),
+    ("delivery:\n  give_up_after: 1ms\n", "delivery.give_up_after", "1ms is too short: at least 1m", 8),
+    ("delivery:\n  retry_initial: 1ms\n", "delivery.retry_initial", "1ms is too short: at least 100ms", 8),
+]
+# Subscribers 0 (email) and 1 (Telegram) exist; each body adds lines from 17 on.
+RECIPIENTS = BASE + TG + EMAIL + (
+    "subscribers:\n  - name: Desk\n    email: desk@example.org\n  - name: Group\n    telegram_chat: -1001\n"
+)
+C = "  - name: C\n    "
+RECIPIENT_BAD = [
+    ('  - name: "Desk\\nBcc: x@example.org"\n    email: b@example.org\n', "subscribers.2.name", "must be one line", 17),
+    ('  - name: "Desk\\u2028two"\n    email: b@example.org\n', "subscribers.2.name", "(found U+2028)", 17),
+    ('  - name: "\\e[31mDesk"\n    email: b@example.org\n', "subscribers.2.name", "(found U+001B)", 17),
+    ("  - name: " + "d" * 201 + "\n    email: b@example.org\n", "subscribers.2.name", "at most 200", 17),
+    (C + 'email: "c@example.org\\r\\nBcc: x@example.org"\n', "subscribers.2.email", "one line", 18),
+    (C + "email: c@example.org, d@example.org\n", "subscribers.2.email", "more than one email address", 18),
+    (C + 'email: "c\\a@example.org"\n', "subscribers.2.email", "(found U+0007)", 18),
+    (C + "telegram_chat: true\n", "subscribers.2.telegram_chat", "expected a whole number, found true", 18),
+    (C + "telegram_chat: 0\n", "subscribers.2.telegram_chat", "0 is not a Telegram chat id", 18),
+    (C + "telegram_chat: 9007199254740993\n", "subscribers.2.telegram_chat", "is not a Telegram chat", 18),
+    (C + "telegram_chat: -1001\n", "subscribers.2.telegram_chat", "duplicate: -1001 is already subscribers.1", 18),
+    (C + "telegram_chat: '-1001'\n", "subscribers.2.telegram_chat", "duplicate: '-1001' is already", 18),
+    (C + "email: DESK@Example.org\n", "subscribers.2.email", "'DESK@Example.org' is already subscribers.0", 18),
+    ("operators:\n  - telegram_chat: 7\n  - telegram_chat: 7\n", "operators.1.telegram_chat", "7 is already", 19),
+    ("operators:\n  - email: o@example.org\n  - email: O@example.org\n", "operators.1.email", "operators.0", 19),
+    ('operators:\n  - name: "On\\ncall"\n    telegram_chat: 7\n', "operators.0.name", "must be one line", 18),
+    ("operators:\n  - name: ' '\n    telegram_chat: 7\n", "operators.0.name", "must not be empty", 18),
+]
 
 
 @pytest.mark.parametrize(("text", "path", "message", "line"), [case[1:] for case in BAD], ids=[c[0] for c in BAD])
@@ -163,6 +251,15 @@ def test_bad_subscribers_are_reported_at_their_key(
     assert message in found[path].message
 
 
+@pytest.mark.parametrize(("body", "path", "message", "line"), RECIPIENT_BAD)
+def test_bad_recipients_are_reported_at_their_key(
+    tmp_path: Path, body: str, path: str, message: str, line: int
+) -> None:
+    (problem,) = problems(tmp_path, RECIPIENTS + body)
+    assert (problem.path, problem.line) == (path, line)
+    assert message in problem.message
+
+
 @pytest.mark.parametrize(
     ("section", "path", "message", "line"),
     [
@@ -184,9 +281,10 @@ def test_bad_subscribers_are_reported_at_their_key(
             9,
         ),
         ("operators:\n  - name: me\n", "operators.0", "exactly one of email or telegram_chat", 8),
-        ("operators:\n  - email: ops@example.org\n", "operators.0.email", "needs a email section", 8),
+        ("operators:\n  - email: ops@example.org\n", "operators.0.email", "needs an email section", 8),
         ("templates: nowhere\n", "templates", "does not exist", 7),
         ("delivery:\n  retry_max: soon\n", "delivery.retry_max", "'soon' is not a duration", 8),
+        *SECTION_BAD,
     ],
 )
 def test_bad_optional_sections_are_reported_at_their_key(
@@ -229,6 +327,15 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         ("- a\n- b\n", "expected a mapping (version: 1, database: ..., ...); found a list", 1),
         ("", "the file is empty", 1),
         ("version: 1\n---\nversion: 1\n", "invalid YAML", 2),
+        ("version: 1\n# \x00\n", "invalid YAML: the character U+0000 is not allowed", 2),
+        ("version: 1\nx: \x1b[31mred\x1b[0m\n", "U+001B is not allowed (a pasted terminal colour code?)", 2),
+        ("version: 1\n\x0c\n", "the character U+000C is not allowed", 2),
+        ("version: 1\n# \ufffe\n", "the character U+FFFE is not allowed", 2),
+        ("a: &a [x, x]\nb: [*a, *a]\n", "anchors and aliases (&name, *name) are not supported", 1),
+        ("version: 1\nx: *undefined\n", "anchors and aliases", 2),
+        ("version: 1\nx: &x\n  timeout: 5s\n", "anchors and aliases", 2),
+        ("version: 1\nx: " + "[" * 600 + "]" * 600 + "\n", "nested deeper than 64 levels", 2),
+        ("version: 1\nx: " + "{a: " * 600 + "1" + "}" * 600 + "\n", "nested deeper than 64 levels", 2),
     ],
 )
 def test_a_file_that_is_not_a_config_is_one_problem(tmp_path: Path, text: str, message: str, line: int) -> None:
@@ -425,3 +532,81 @@ def test_email_from_can_be_set_by_field_name() -> None:
         }
     )
     assert config.email is not None and config.email.from_ == "a@example.org"
+
+
+def test_a_problem_is_always_one_line() -> None:
+    problem = Problem('bad\x1b[31m"key', "found\nBcc: x\u2028", 3)
+    assert str(problem) == 'bad\\x1b[31m"key: found\\nBcc: x\\u2028 (line 3)'
+
+
+def test_nesting_up_to_64_levels_is_read_and_deeper_is_refused() -> None:
+    data, _, _ = parse_yaml("x: " + "[" * 63 + "]" * 63)
+    assert data is not None
+    with pytest.raises(ConfigError, match=r"nested deeper than 64 levels \(line 1\)"):
+        parse_yaml("x: " + "[" * 64 + "]" * 64)
+
+
+def test_a_file_over_1_mib_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(BASE + "#" * MAX_BYTES + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, ENV)
+    assert str(caught.value) == "(file): the file is larger than 1 MiB: a config file is a few kilobytes"
+
+
+def test_bytes_that_are_not_utf8_are_named_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(BASE.encode() + b"subscribers:\n  - name: caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, ENV)
+    assert str(caught.value) == "(file): the file is not UTF-8 text (byte 0xE9) (line 8)"
+
+
+def test_a_number_in_a_text_field_keeps_how_it_was_written(tmp_path: Path) -> None:
+    text = BASE.replace("handle: MahirZeynalov", "handle: 0x10\n    tags: [010, 1_000]") + EMAIL + (
+        "subscribers:\n  - name: 1:30\n    email: a@example.org\n"
+    )
+    config = load(tmp_path, text)
+    assert (config.watchlist[0].handle, config.watchlist[0].tags) == ("0x10", ["010", "1_000"])
+    assert config.subscribers[0].name == "1:30"
+
+
+def test_a_date_like_value_is_text(tmp_path: Path) -> None:
+    assert load(tmp_path, BASE.replace("presswatch.db", "2021-02-31")).database.name == "2021-02-31"
+
+
+def test_whole_numbers_may_come_from_env_vars_as_digits(tmp_path: Path) -> None:
+    text = BASE + TG + "  admins: ['42']\n" + EMAIL + "  port: ${PORT}\n" + (
+        "subscribers:\n  - name: Group\n    telegram_chat: ${CHAT}\n"
+    )
+    config = load(tmp_path, text, {**ENV, "PORT": "2525", "CHAT": "-1001234567890"})
+    assert config.telegram is not None and config.telegram.admins == [42]
+    assert config.email is not None and config.email.port == 2525
+    assert config.subscribers[0].telegram_chat == -1001234567890
+
+
+def test_an_operator_may_share_a_chat_or_an_address_with_a_subscriber(tmp_path: Path) -> None:
+    text = RECIPIENTS + "operators:\n  - telegram_chat: -1001\n  - email: Desk@example.org\n"
+    config = load(tmp_path, text)
+    assert [operator.telegram_chat for operator in config.operators] == [-1001, None]
+
+
+@pytest.mark.parametrize(
+    "value", ['"Press, Desk" <alerts@example.org>', "Zoë <zoe@example.org>", "<alerts@example.org>", "a@example.org"]
+)
+def test_a_sender_may_be_any_one_mailbox(tmp_path: Path, value: str) -> None:
+    config = load(tmp_path, BASE + sender(f"'{value}'"))
+    assert config.email is not None and config.email.from_ == value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (WrittenInt(600, "10:00"), "'10:00' is not a duration"),
+        (WrittenInt(16, "0x10"), "'0x10' is not a duration"),
+        ("99999999999d", "'99999999999d' is longer than 100 years"),
+    ],
+)
+def test_durations_are_read_as_written(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_duration(value)
