@@ -76,8 +76,14 @@ def _row(handle: str, observation: Observation | None, error: str | None) -> dic
 
 
 async def check_accounts(config: Config, handles: Sequence[str], progress: Console | None = None) -> list[dict]:
-    """Look each handle (default: the watchlist) up once; one row per handle, in the order given."""
-    targets = list(handles) or [entry.handle for entry in config.watchlist]
+    """Look each handle (default: the watchlist) up once; one row per distinct handle, in the order given.
+
+    Handles differing only in case are one account (X compares them so), the first spelling is kept.
+    """
+    distinct: dict[str, str] = {}
+    for handle in list(handles) or [entry.handle for entry in config.watchlist]:
+        distinct.setdefault(handle.casefold(), handle)
+    targets = list(distinct.values())
     ids = known_ids(config.database, targets)
     watcher = registry.build_watcher(config)
     limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)

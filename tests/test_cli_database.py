@@ -5,6 +5,7 @@ presswatch must not use, never a traceback, never a byte written to a file that 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -211,3 +212,17 @@ def test_a_database_upgraded_by_a_newer_presswatch_is_refused_by_every_command(x
     for command, result in run_all(config, ALL).items():
         assert (result.returncode, result.stderr.strip()) == (2, expected), command
     assert snapshot(tmp_path) == before
+
+
+def test_check_prints_one_row_per_distinct_handle(x: XSandbox, tmp_path: Path) -> None:
+    config = write_config(tmp_path, x_url=x.base_url, watchlist=[{"handle": "calm_one"}])
+    x.add_account("other_one")
+    same = ["calm_one", "@CALM_ONE", "https://x.com/calm_one", "other_one", "twitter.com/Calm_One"]
+    result = subprocess.run(cli("check", "--json", *same, "-c", str(config)), capture_output=True, text=True,
+                            env=env(), timeout=WAIT, check=False)
+    assert result.returncode == 0, result.stderr
+    assert [row["handle"] for row in json.loads(result.stdout)] == ["calm_one", "other_one"]
+    table = subprocess.run(cli("check", *same, "-c", str(config)), capture_output=True, text=True,
+                           env=env(), timeout=WAIT, check=False)
+    rows = [line.split()[1] for line in table.stdout.splitlines() if line.startswith("│ ")]
+    assert rows == ["calm_one", "other_one"], table.stdout
