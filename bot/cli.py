@@ -1,12 +1,17 @@
 """The `presswatch` command: validate, check, run, history, demo."""
+# ruff: noqa: E402  (the imports below load while a Ctrl-C or SIGTERM is held, see _SHIELD)
 
 from __future__ import annotations
+
+from bot.signals import StartupShield, StopSignals
+
+_SHIELD = StartupShield()
+_SHIELD.hold()  # released once this module has loaded: a stop asked meanwhile then exits 0, no traceback
 
 import argparse
 import asyncio
 import json
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,6 +83,8 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """The daemon, alone on its database: refused (2) while another `run` holds the database's lock."""
+    signals = StopSignals()
+    signals.install()
     from bot.database import DatabaseError
     from bot.preflight import Refused, check_database, refused, take_lock
 
@@ -89,7 +96,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         check_database(path, config, write=True)
         take_lock(path, config)  # held until the process ends, however it ends: the OS releases it
-        _serve(config)
+        _serve(config, signals)
     except Refused as exc:
         return _refuse(err, exc)
     except DatabaseError as exc:  # open_db's own refusal, should the file have changed since the check
@@ -97,18 +104,19 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
-def _serve(config: Config) -> None:
-    """Run the daemon until SIGINT or SIGTERM."""
+def _serve(config: Config, signals: StopSignals) -> None:
+    """Run the daemon until the first stop signal (see StopSignals for the second)."""
     from bot.app import App
 
     async def daemon() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        signals.attach(asyncio.get_running_loop(), stop)
         await App(config).run_until_stopped(stop)
 
-    asyncio.run(daemon())
+    try:
+        asyncio.run(daemon())
+    finally:
+        signals.detach()
 
 
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -208,10 +216,14 @@ def _table(out: Console, title: str, rows: list[dict[str, Any]], columns: list[s
 COMMANDS = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run, "history": cmd_history, "demo": cmd_demo}
 
 
+_SHIELD.release()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    out, err = Console(), Console(stderr=True)
+    """Run one command; its exit code. A Ctrl-C before a command handles it is a quiet exit 0."""
     try:
+        args = _parser().parse_args(argv)
+        out, err = Console(), Console(stderr=True)
         return COMMANDS[args.command](args, out, err)
     except KeyboardInterrupt:
         return EXIT_OK

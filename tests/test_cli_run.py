@@ -1,8 +1,10 @@
-"""`presswatch run` as a real process: one daemon per database, read commands beside it."""
+"""`presswatch run` as a real process: one daemon per database, read commands beside it, and Ctrl-C or
+SIGTERM at any point of its life: a quiet exit 0, and a second one that does not wait."""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -68,3 +70,49 @@ def test_a_second_run_on_one_database_is_refused_and_reads_still_work(x_sandbox:
         assert lock_holder(config) == str(proc(third).pid)
         assert third.stop() == 0
     assert "Traceback" not in third.output()
+
+
+def in_imports(daemon: Daemon) -> bool:
+    """The process is importing the CLI's modules (pydantic's compiled core is being loaded)."""
+    try:
+        return "pydantic_core" in Path(f"/proc/{proc(daemon).pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+POINTS: dict[str, Callable[[Daemon], bool]] = {
+    "importing": in_imports,
+    "starting": lambda d: lock_holder(d.config) == str(proc(d).pid),
+    "running": lambda d: "presswatch running" in d.output(),
+}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("point", list(POINTS))
+def test_a_stop_signal_at_any_point_of_start_up_exits_0_quietly(config: Path, point: str, sig: int) -> None:
+    with Daemon(config) as daemon:
+        wait_until(lambda: POINTS[point](daemon), point)
+        proc(daemon).send_signal(sig)
+        assert proc(daemon).wait(WAIT) == 0, daemon.output()
+    assert "Traceback" not in daemon.output()
+    assert "Error" not in daemon.output()
+
+
+def test_a_second_ctrl_c_while_stopping_exits_0_at_once(x_sandbox: XSandbox, config: Path) -> None:
+    x = x_sandbox
+    with Daemon(config) as daemon:
+        cycles(x, 1)
+        x.pause()
+        assert x.wait_for_held(1, WAIT)  # a poll in flight, answered in 120 s (its timeout) or never
+        proc(daemon).send_signal(signal.SIGINT)
+        wait_until(lambda: "stopping after what is being sent" in daemon.output(), "the graceful stop")
+        proc(daemon).send_signal(signal.SIGINT)
+        assert proc(daemon).wait(WAIT) == 0, daemon.output()
+        assert x.held == 1  # it did not wait for the request
+    x.resume()
+    log = daemon.output()
+    assert "SIGINT: stopping now; messages in flight will be sent again at the next start" in log
+    assert "Traceback" not in log
+    with Daemon(config) as again:  # nothing left behind: the lock went with the process
+        cycles(x, 1)
+        assert again.stop() == 0
