@@ -61,7 +61,7 @@ def _check_folder(path: Path, *, creating: bool) -> None:
     if not folder.is_dir():
         raise DatabaseError(f"cannot create {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
-        needs = f"{path.name}" if creating else f"{path.name}-wal and {path.name}-shm"
+        needs = path.name if creating else f"{path.name}-wal and {path.name}-shm"
         raise DatabaseError(f"cannot write in folder {folder}: presswatch run needs to create {needs} there")
 
 
