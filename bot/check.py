@@ -6,17 +6,21 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import Progress
 
 from bot import registry
 from bot.config import Config
+from bot.database import DatabaseError, open_readonly
 from bot.handles import normalize_handle
-from bot.models import Observation
+from bot.models import Observation, Transition
 from bot.ratelimit import SlidingWindow
 from watchers.base import BatchResult, WatcherError
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 PROGRESS_FROM = 200  # accounts: below this a check is quick and a bar would only flicker
 
@@ -33,16 +37,21 @@ def parse_handles(texts: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def known_ids(database: Path, handles: Sequence[str]) -> dict[str, str]:
-    """Ids the daemon already resolved (they survive renames), read-only; {} without a database."""
-    if not database.exists():
-        return {}
+    """Ids the daemon already resolved (they survive renames), read-only; {} without a database.
+
+    DatabaseError when the file is not one presswatch may read (see bot.database.inspect).
+    """
     wanted = {handle.casefold() for handle in handles}
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
-            rows = conn.execute(
-                "SELECT listed_handle, handle, account_id FROM accounts WHERE account_id IS NOT NULL").fetchall()
-    except sqlite3.Error:
+    db = open_readonly(database)
+    if db is None:
         return {}
+    try:
+        rows = db.execute(
+            "SELECT listed_handle, handle, account_id FROM accounts WHERE account_id IS NOT NULL").fetchall()
+    except sqlite3.Error:
+        return {}  # only a shortcut: the accounts are looked up by handle instead
+    finally:
+        db.close()
     found = {}
     for listed, current, account_id in rows:
         for name in (listed, current):
@@ -67,8 +76,14 @@ def _row(handle: str, observation: Observation | None, error: str | None) -> dic
 
 
 async def check_accounts(config: Config, handles: Sequence[str], progress: Console | None = None) -> list[dict]:
-    """Look each handle (default: the watchlist) up once; one row per handle, in the order given."""
-    targets = list(handles) or [entry.handle for entry in config.watchlist]
+    """Look each handle (default: the watchlist) up once; one row per distinct handle, in the order given.
+
+    Handles differing only in case are one account (X compares them so), the first spelling is kept.
+    """
+    distinct: dict[str, str] = {}
+    for handle in list(handles) or [entry.handle for entry in config.watchlist]:
+        distinct.setdefault(handle.casefold(), handle)
+    targets = list(distinct.values())
     ids = known_ids(config.database, targets)
     watcher = registry.build_watcher(config)
     limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
@@ -115,25 +130,31 @@ def _by_request(result: BatchResult | None, key: str) -> dict[str, Observation]:
 
 
 def history_rows(database: Path, handle: str | None, *, evidence: bool = False) -> list[dict[str, Any]]:
-    """Recorded transitions, newest first, as the `history` command prints them."""
-    if not database.exists():
-        return []
-    from bot.store import Store, open_db
+    """Recorded transitions, newest first, as the `history` command prints them; [] without a database.
 
-    db = open_db(database)
+    Read-only: never creates the file or its schema. DatabaseError when it cannot be read.
+    """
+    from bot.store import Store
+
+    db = open_readonly(database)
+    if db is None:
+        return []
     try:
         store = Store(db)
-        rows = []
-        for t in store.transitions(handle=handle):
-            row: dict[str, Any] = {
-                "handle": t.handle, "id": t.account_id, "kind": str(t.kind), "countries": list(t.countries),
-                "withheld_in": list(t.withheld_in), "at": t.confirmed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "first_seen": t.first_seen_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "previous_handle": t.previous_handle,
-                "evidence": t.evidence_sha256,
-            }
-            if evidence:
-                row["raw"] = json.loads(store.evidence(t.id) or "null")
-            rows.append(row)
-        return rows
+        return [_history_row(store, t, evidence) for t in store.transitions(handle=handle)]
+    except sqlite3.DatabaseError as exc:  # damage past the pages inspect() read
+        raise DatabaseError(f'{database} cannot be read: SQLite reports "{exc}"') from None
     finally:
         db.close()
+
+
+def _history_row(store: Store, t: Transition, evidence: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "handle": t.handle, "id": t.account_id, "kind": str(t.kind), "countries": list(t.countries),
+        "withheld_in": list(t.withheld_in), "at": t.confirmed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "first_seen": t.first_seen_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "previous_handle": t.previous_handle,
+        "evidence": t.evidence_sha256,
+    }
+    if evidence:
+        row["raw"] = json.loads(store.evidence(t.id) or "null")
+    return row

@@ -1,12 +1,17 @@
 """The `presswatch` command: validate, check, run, history, demo."""
+# ruff: noqa: E402  (the imports below load while a Ctrl-C or SIGTERM is held, see _SHIELD)
 
 from __future__ import annotations
+
+from bot.signals import StartupShield, StopSignals
+
+_SHIELD = StartupShield()
+_SHIELD.hold()  # released once this module has loaded: a stop asked meanwhile then exits 0, no traceback
 
 import argparse
 import asyncio
 import json
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,33 +79,63 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
     config = load_or_report(path, err)
     if config is None:
         return EXIT_INVALID
+    from bot.preflight import Refused, check_database
+
+    try:
+        check_database(path, config, write=True)
+    except Refused as exc:
+        return _refuse(err, exc)
     out.print(f"{path}: valid ({len(config.watchlist)} watched accounts, {len(config.subscribers)} subscribers,"
               f" {len(config.operators)} operators)", markup=False, highlight=False)
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    config = load_or_report(config_path(args), err)
+    """The daemon, alone on its database: refused (2) while another `run` holds the database's lock."""
+    signals = StopSignals()
+    signals.install()
+    from bot.database import DatabaseError
+    from bot.preflight import Refused, check_database, refused, take_lock
+
+    path = config_path(args)
+    config = load_or_report(path, err)
     if config is None:
         return EXIT_INVALID
     logs.setup(args.log_level, config.secrets())
-    from bot.app import App
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await App(config).run_until_stopped(stop)
-
-    asyncio.run(main())
+    try:
+        check_database(path, config, write=True)
+        take_lock(path, config)  # held until the process ends, however it ends: the OS releases it
+        _serve(config, signals)
+    except Refused as exc:
+        return _refuse(err, exc)
+    except DatabaseError as exc:  # open_db's own refusal, should the file have changed since the check
+        return _refuse(err, refused(path, exc))
     return EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from bot.check import check_accounts, parse_handles
+def _serve(config: Config, signals: StopSignals) -> None:
+    """Run the daemon until the first stop signal (see StopSignals for the second)."""
+    from bot.app import App
 
-    config = load_or_report(config_path(args), err)
+    async def daemon() -> None:
+        stop = asyncio.Event()
+        signals.attach(asyncio.get_running_loop(), stop)
+        await App(config).run_until_stopped(stop)
+
+    try:
+        asyncio.run(daemon())
+    finally:
+        signals.detach()
+
+
+def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Writes nothing: the database, when there is one, only lends the ids it knows (read-only)."""
+    from bot.check import check_accounts, parse_handles
+    from bot.database import DatabaseError
+    from bot.preflight import Refused, check_database, refused
+
+    path = config_path(args)
+    config = load_or_report(path, err)
     if config is None:
         return EXIT_INVALID
     logs.setup("WARNING", config.secrets())
@@ -110,7 +145,13 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
             err.print(problem, markup=False, highlight=False)
         err.print("usage: presswatch check [--json] [HANDLE...]   (HANDLE: name, @name or an x.com link)")
         return EXIT_INVALID
-    rows = asyncio.run(check_accounts(config, handles, progress=err if not args.json else None))
+    try:
+        check_database(path, config, write=False)
+        rows = asyncio.run(check_accounts(config, handles, progress=err if not args.json else None))
+    except Refused as exc:
+        return _refuse(err, exc)
+    except DatabaseError as exc:
+        return _refuse(err, refused(path, exc))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -119,9 +160,13 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Read-only: works beside a running daemon; a database not created yet has no transitions."""
     from bot.check import history_rows, parse_handles
+    from bot.database import DatabaseError
+    from bot.preflight import Refused, check_database, refused
 
-    config = load_or_report(config_path(args), err)
+    path = config_path(args)
+    config = load_or_report(path, err)
     if config is None:
         return EXIT_INVALID
     handles, problems = parse_handles([args.handle] if args.handle else [])
@@ -129,7 +174,13 @@ def cmd_history(args: argparse.Namespace, out: Console, err: Console) -> int:
         err.print(problems[0], markup=False, highlight=False)
         err.print("usage: presswatch history [--json] [--evidence] [HANDLE]")
         return EXIT_INVALID
-    rows = history_rows(config.database, handles[0] if handles else None, evidence=args.evidence)
+    try:
+        check_database(path, config, write=False)
+        rows = history_rows(config.database, handles[0] if handles else None, evidence=args.evidence)
+    except Refused as exc:
+        return _refuse(err, exc)
+    except DatabaseError as exc:
+        return _refuse(err, refused(path, exc))
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     elif not rows:
@@ -138,6 +189,12 @@ def cmd_history(args: argparse.Namespace, out: Console, err: Console) -> int:
         columns = ["at", "handle", "kind", "countries", "withheld_in", "id", "evidence"]
         _table(out, "Transitions, newest first", rows, columns + (["raw"] if args.evidence else []))
     return EXIT_OK
+
+
+def _refuse(err: Console, problem: Exception) -> int:
+    """The problem as one line on stderr; exit 2."""
+    err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    return EXIT_INVALID
 
 
 def cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -168,10 +225,14 @@ def _table(out: Console, title: str, rows: list[dict[str, Any]], columns: list[s
 COMMANDS = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run, "history": cmd_history, "demo": cmd_demo}
 
 
+_SHIELD.release()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    out, err = Console(), Console(stderr=True)
+    """Run one command; its exit code. A Ctrl-C before a command handles it is a quiet exit 0."""
     try:
+        args = _parser().parse_args(argv)
+        out, err = Console(), Console(stderr=True)
         return COMMANDS[args.command](args, out, err)
     except KeyboardInterrupt:
         return EXIT_OK

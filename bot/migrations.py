@@ -1,14 +1,48 @@
-"""Schema migrations (sqlite-utils Migrations). Append new ones; never edit an applied one."""
+"""Schema migrations (sqlite-utils Migrations). Append new ones with @migration; never edit an applied one.
+
+Each migration's number (its place in NAMES) is the schema it brings a database to. Applying one also
+records, in the same transaction, that number and the presswatch version that applied it
+(``presswatch_schema``): an older build that finds a migration name it does not know can then say which
+presswatch the database needs.
+"""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from bot import __version__
+
 migrations = Migrations("presswatch")
+NAMES: list[str] = []  # this build's migrations, in order
+SCHEMA_TABLE = "presswatch_schema"
+
+MigrationFn = Callable[[Database], None]
 
 
-@migrations()
+def migration(fn: MigrationFn) -> MigrationFn:
+    """Register ``fn`` as the next migration; applying it also stamps its schema number and our version."""
+    NAMES.append(fn.__name__)
+    schema = len(NAMES)
+
+    @functools.wraps(fn)
+    def apply(db: Database) -> None:
+        fn(db)
+        _ensure_schema_table(db)
+        db.execute(f"INSERT OR REPLACE INTO {SCHEMA_TABLE} (schema, presswatch) VALUES (?, ?)", [schema, __version__])
+
+    migrations(name=fn.__name__)(apply)
+    return fn
+
+
+def _ensure_schema_table(db: Database) -> None:
+    db.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (schema INTEGER PRIMARY KEY, presswatch TEXT NOT NULL)")
+
+
+@migration
 def m001_initial(db: Database) -> None:
     """Accounts with their state and pending candidate, transitions, polls."""
     db.executescript(
@@ -68,7 +102,7 @@ def m001_initial(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m002_delivery(db: Database) -> None:
     """Subscribers, operator notices and the outbox."""
     db.executescript(
@@ -119,7 +153,7 @@ def m002_delivery(db: Database) -> None:
     )
 
 
-@migrations()
+@migration
 def m003_telegram(db: Database) -> None:
     """Claims: a Telegram user asking to own a handle, proved by a code in its bio or by an admin."""
     db.executescript(
@@ -144,8 +178,14 @@ def m003_telegram(db: Database) -> None:
     )
 
 
-@migrations()
-def m004_disabled_fingerprint(db: Database) -> None:
+@migration
+def m004_schema_record(db: Database) -> None:
+    """The presswatch_schema table, for databases made before it: which presswatch applied which schema."""
+    _ensure_schema_table(db)
+
+
+@migration
+def m005_disabled_fingerprint(db: Database) -> None:
     """The channel configuration a subscriber was disabled under: it is tried again when that changes.
 
     Subscribers disabled by a delivery failure before this migration get '' (unknown), so each gets one
@@ -158,3 +198,6 @@ def m004_disabled_fingerprint(db: Database) -> None:
             ('removed from the config', 'unsubscribed on Telegram', 'no longer the account''s owner');
         """
     )
+
+
+SCHEMA = len(NAMES)  # the schema this build brings a database to, and the newest it can use

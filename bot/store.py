@@ -7,14 +7,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
 from bot.clock import parse_iso
+from bot.database import open_db as open_db  # its home is bot.database; callers import it here too
 from bot.detect import Pending, Verdict
-from bot.migrations import migrations
 from bot.models import Account, AccountState, Availability, EventKind, Observation, Transition
 from bot.outbox import Outbox
 
@@ -44,18 +43,6 @@ class Outcome:
     watched: Watched
     observation: Observation
     verdict: Verdict
-
-
-def open_db(path: Path | str | None) -> Database:
-    """Open (or create) the database file and bring its schema up to date. None: in memory."""
-    db = Database(memory=True) if path is None else Database(Path(path))
-    if path is not None:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA busy_timeout=5000")
-    migrations.apply(db)
-    return db
 
 
 def state_to_json(state: AccountState) -> str:
