@@ -28,11 +28,7 @@ class Refused(Exception):
 
 def check_database(config_file: Path, config: Config, *, write: bool) -> None:
     """Refused when the config's database cannot be used (``write``: by `run`); see bot.database.inspect."""
-    raw, _ = top_level_key(config_file, "database")
-    if isinstance(raw, str) and not raw.strip():
-        # An empty path is the config's own folder once made relative to it: say what is wrong instead.
-        raise Refused(problem_line(config_file, "must name a file, e.g. presswatch.db"))
-    try:
+    try:  # an empty path never gets here: the config refuses it (database: must not be empty)
         inspect(config.database, write=write, config_file=config_file)
     except DatabaseError as exc:
         raise refused(config_file, exc) from None
