@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -77,8 +78,26 @@ class App:
         log.info("watchlist: %d accounts from the config (%d new, %d dropped)",
                  len(self.config.watchlist), added, dropped)
 
-    async def start(self) -> None:
-        self.sync()
+    async def _sync_when_writable(self, stop: asyncio.Event) -> bool:
+        """``sync``, waiting out a database that refuses writes at start-up; False when stopped first."""
+        while not stop.is_set():
+            try:
+                self.sync()
+            except Exception as exc:
+                if not is_storage_error(exc):
+                    raise
+                delay = self.guard.failed(exc, self.clock(), "the start-up sync of the config")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                continue
+            self.guard.succeeded(self.clock())
+            return True
+        return False
+
+    async def start(self, stop: asyncio.Event | None = None) -> None:
+        """Build and start every part; waits out a database that refuses writes (until ``stop``)."""
+        if not await self._sync_when_writable(stop or asyncio.Event()):
+            return
         config = self.config
         limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
         self.monitor = Monitor(
@@ -146,7 +165,6 @@ class App:
             NoticeKind.STORAGE, f"The database refused writes for about {minutes} min",
             f"From {wall.iso(since)} to {wall.iso(until)}: {cause}. presswatch kept every queued alert and "
             "retried; polls of that time were not recorded (the accounts were read again after).", until)
-        self.dispatcher.wake()
 
     async def _cycle(self, now: datetime) -> CycleReport | None:
         if self._stop.is_set():
@@ -178,7 +196,7 @@ class App:
         return True
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
-        await self.start()
+        await self.start(stop)
         try:
             await stop.wait()
         finally:

@@ -30,10 +30,11 @@ def test_a_database_locked_past_the_busy_timeout_delays_alerts_loses_none_and_st
         x_sandbox.suspend("alice")
         wait_until(lambda: "the database refused" in daemon.output(), what="the refusal in the log")
         assert daemon.stop() == 0
-    lock.execute("COMMIT")
-    lock.close()
     assert "Traceback" not in daemon.output()
-    with Daemon(config) as daemon:
+    with Daemon(config) as daemon:  # started while the lock is still held: it waits, it does not crash
+        wait_until(lambda: "refused the start-up sync" in daemon.output(), what="the start-up refusal")
+        lock.execute("COMMIT")
+        lock.close()
         assert mail_sink.wait_for(1, WAIT), daemon.output()
         cycles(x_sandbox, 2)
         assert daemon.stop() == 0
