@@ -85,6 +85,8 @@ class Fault:
 
 @dataclass(slots=True)
 class Plan:
+    """Everything the bench will do, by time; ``blackouts`` are the windows the daemon is planned blind in."""
+
     settings: Settings
     seed: int
     handles: list[str]

@@ -28,14 +28,20 @@ def _stall(channel: str, v: dict[str, Any]) -> str:
     return f"{channel} {v['longest_s']} s{at} (max due {v['max_due']})"
 
 
-def table(f: dict[str, Any]) -> str:
-    """Section, figure, value: one figure a line."""
-    run, t, a, n, r = f["run"], f["transitions"], f["alerts"], f["notices"], f["rss"]
-    rows: list[tuple[str, str, str]] = [
+Row = tuple[str, str, str]  # section (on its first row only), figure, value
+
+
+def _run(run: dict[str, Any]) -> list[Row]:
+    return [
         ("run", "seed / accounts / poll interval", f"{run['seed']} / {run['accounts']} / {run['interval']} s"),
         ("", "chaos / drain / wall", f"{run['chaos_s']} s (a day x{run['compression']}) / {run['drain_s']} s"
                                      f" / {run['wall_s']} s"),
         ("", "faults played", _pairs(run["faults"])),
+    ]
+
+
+def _transitions(t: dict[str, Any]) -> list[Row]:
+    return [
         ("transitions", "caused (held long enough)", f"{t['caused']} ({t['caused_held']})"),
         ("", "recorded / matched", f"{t['recorded']} / {t['matched']}"),
         ("", "precision / recall", f"{_ratio(t['precision'])} / {_ratio(t['recall'])}"),
@@ -44,6 +50,11 @@ def table(f: dict[str, Any]) -> str:
         ("", "detection lag median/p95/max", _lag(t["detection_lag_s"])),
         ("flickers", "caused / served to a poll / recorded",
          f"{t['flickers']} / {t['flickers_served']} / {t['flickers_recorded']}"),
+    ]
+
+
+def _alerts(a: dict[str, Any]) -> list[Row]:
+    return [
         ("alerts", "expected / outbox rows", f"{a['expected']} / {a['outbox_rows']}"
                                              f" (not expected: {a['outbox_rows_unexpected']})"),
         ("", "delivered (of expected)", str(a["delivered"])),
@@ -58,14 +69,18 @@ def table(f: dict[str, Any]) -> str:
         ("", "longest stall with messages due", "; ".join(_stall(ch, v) for ch, v in a["stalls"].items())),
         ("", "messages / unparsed", f"{a['messages']} / {a['unparsed_messages']}"),
     ]
-    for item in n["by_condition"]:
-        rows.append(("notices" if item is n["by_condition"][0] else "", f"{item['kind']} ({item['condition']})",
-                     f"raised {item['raised']}, resolved {item['resolved']}"))
-    if not n["by_condition"]:
-        rows.append(("notices", "by condition", "none"))
-    rows += [
-        ("", "to operators: queued / delivered / duplicates / lost",
-         f"{n['operator_rows']} / {n['delivered']} / {n['duplicates']} / {n['lost']}"),
+
+
+def _notices(n: dict[str, Any]) -> list[Row]:
+    rows = [("", f"{item['kind']} ({item['condition']})", f"raised {item['raised']}, resolved {item['resolved']}")
+            for item in n["by_condition"]] or [("", "by condition", "none")]
+    rows.append(("", "to operators: queued / delivered / duplicates / lost",
+                 f"{n['operator_rows']} / {n['delivered']} / {n['duplicates']} / {n['lost']}"))
+    return [("notices", *rows[0][1:]), *rows[1:]]
+
+
+def _daemon(r: dict[str, Any], run: dict[str, Any]) -> list[Row]:
+    rows = [
         ("rss", "start / middle / end", f"{_rss(r['start'])} / {_rss(r['middle'])} / {_rss(r['end'])}"),
         ("", "by process: first -> last (peak)", "; ".join(
             f"pid {pid} {v['first']} -> {v['last']} ({v['peak']}) MB" for pid, v in r["by_pid"].items()) or "-"),
@@ -73,9 +88,14 @@ def table(f: dict[str, Any]) -> str:
          f"{len(run['kills'])} / {len(run['unplanned_exits'])} / {run['final_exit']}"),
         ("", "ERROR lines in its log", str(run["error_lines"])),
     ]
-    rows += [("", "most frequent errors" if k == 0 else "", f"{n} x {line}")
-             for k, (line, n) in enumerate(run["errors"].items())]
-    rows += [("", "most frequent exceptions" if k == 0 else "", f"{n} x {line}")
-             for k, (line, n) in enumerate(run["exceptions"].items())]
+    for title, counts in (("most frequent errors", run["errors"]), ("most frequent exceptions", run["exceptions"])):
+        rows += [("", title if k == 0 else "", f"{count} x {line}") for k, (line, count) in enumerate(counts.items())]
+    return rows
+
+
+def table(f: dict[str, Any]) -> str:
+    """Section, figure, value: one figure a line."""
+    rows = [*_run(f["run"]), *_transitions(f["transitions"]), *_alerts(f["alerts"]), *_notices(f["notices"]),
+            *_daemon(f["rss"], f["run"])]
     width = max(len(figure) for _s, figure, _v in rows)
     return "\n".join(f"{section:<12} {figure:<{width}}  {value}" for section, figure, value in rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 from soak_parse import Deliveries, alert_items, notice_id, read
 from soak_plan import Settings, advance_good, good_time, make_plan
+from soak_report import table
 from soak_run import Caused, Kill, Log
 from soak_score import Inputs, _longest_stall, score
 from soak_world import OPERATORS, SUBSCRIBERS, Sub
@@ -136,6 +138,12 @@ def test_the_score_counts_matches_false_records_duplicates_and_losses(tmp_path: 
     assert (a["duplicates"], a["duplicates_in_flight_at_kill"]) == (2, 1)
     assert a["lost_by_outbox_status"]["no outbox row"] == a["lost"]
     assert figures["notices"]["duplicates"] == 1
+    run = {"seed": 1, "accounts": 10, "interval": 2.0, "chaos_s": 60, "compression": 1440, "drain_s": 3,
+           "wall_s": 70, "faults": {"kill": 1}, "kills": [{}], "unplanned_exits": [], "final_exit": 0,
+           "error_lines": 1, "errors": {"presswatch.scheduler: poll cycle failed": 1}, "exceptions": {}}
+    shown = table(figures | {"run": run})
+    assert re.search(r"duplicates \(in flight at a kill\) +2 \(1\)$", shown, re.MULTILINE)
+    assert "x_auth (x_auth)" in shown and "1 x presswatch.scheduler: poll cycle failed" in shown
 
 
 def test_read_takes_telegram_and_email_deliveries_by_address() -> None:
