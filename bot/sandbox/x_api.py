@@ -59,7 +59,7 @@ _BODIES: dict[str, dict[str, Any]] = {
 _HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 _CONTROL = frozenset(
     "add_account seed set_withheld suspend unsuspend deactivate reactivate rename set_protected "
-    "set_description set_name account fail_next set_rate_limit configure pause resume".split()
+    "set_description set_name account fail_next set_rate_limit configure pause resume flicker_next".split()
 )
 
 Reply = tuple[int, bytes, str, dict[str, str]]
@@ -182,6 +182,8 @@ class XSandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
+        self._flickers: dict[str, dict[str, Any]] = {}
+        self.flickers_served = 0
 
 
     def start(self) -> XSandbox:
@@ -340,6 +342,36 @@ class XSandbox:
             del self._by_handle[acct.handle.lower()]
             acct.handle = new_handle
             self._by_handle[new_handle.lower()] = acct
+
+    def flicker_next(self, x: str, *, suspended: bool | None = None, deactivated: bool | None = None,
+                     protected: bool | None = None, withheld_in: Iterable[str] | None = None) -> None:
+        """The next lookup answer that includes this account shows it changed, later ones as it is.
+
+        A change that lasts exactly one poll (a flicker): detection must never record it. A second call
+        before that answer replaces the first. ``flickers_served`` counts the answers that showed one.
+        """
+        changes: dict[str, Any] = {key: bool(value) for key, value in
+                                   (("suspended", suspended), ("deactivated", deactivated), ("protected", protected))
+                                   if value is not None}
+        if withheld_in is not None:
+            changes["withheld"] = _countries(withheld_in)
+        if not changes:
+            raise ValueError("a flicker needs at least one change")
+        with self._cond:
+            self._flickers[self._get(x).id] = changes
+
+    def _flickered(self, acct: _Account) -> _Account:
+        """The account as this answer shows it: with its queued flicker, which the answer consumes."""
+        changes = self._flickers.pop(acct.id, None)
+        if changes is None:
+            return acct
+        shown = _Account(acct.id, acct.handle, acct.name, acct.created_at)
+        for slot in _Account.__slots__:
+            setattr(shown, slot, getattr(acct, slot))
+        for key, value in changes.items():
+            setattr(shown, key, value)
+        self.flickers_served += 1
+        return shown
 
     def account(self, x: str) -> dict[str, Any]:
         with self._cond:
@@ -521,6 +553,8 @@ class XSandbox:
         with self._cond:
             for item in items:
                 acct = self._accounts.get(item) if by_id else self._by_handle.get(item.lower())
+                if acct is not None and self._flickers:
+                    acct = self._flickered(acct)
                 if acct is None or acct.deactivated:
                     errors.append(self._missing(item, param, "Not Found Error",
                                                 f"Could not find user with {param}: [{item}]."))
