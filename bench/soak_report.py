@@ -82,8 +82,9 @@ def _notices(n: dict[str, Any]) -> list[Row]:
 def _daemon(r: dict[str, Any], run: dict[str, Any]) -> list[Row]:
     rows = [
         ("rss", "start / middle / end", f"{_rss(r['start'])} / {_rss(r['middle'])} / {_rss(r['end'])}"),
-        ("", "by process: first -> last (peak)", "; ".join(
-            f"pid {pid} {v['first']} -> {v['last']} ({v['peak']}) MB" for pid, v in r["by_pid"].items()) or "-"),
+        ("", "by process: first, its life's quarters, last (peak)", "; ".join(
+            f"pid {pid} {v['first']}, {', '.join(map(str, v['quarters']))}, {v['last']} ({v['peak']}) MB"
+            for pid, v in r["by_pid"].items()) or "-"),
         ("daemon", "kills / unplanned exits / final exit code",
          f"{len(run['kills'])} / {len(run['unplanned_exits'])} / {run['final_exit']}"),
         ("", "ERROR lines in its log", str(run["error_lines"])),

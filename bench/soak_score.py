@@ -188,7 +188,8 @@ def rss(inputs: Inputs) -> dict[str, Any]:
 
     return {"start": {"mb": mb(samples[0][2]), "pid": samples[0][1]}, "middle": {"mb": mb(middle[2]), "pid": middle[1]},
             "end": {"mb": mb(samples[-1][2]), "pid": samples[-1][1]}, "samples": len(samples),
-            "by_pid": {pid: {"first": mb(kbs[0]), "last": mb(kbs[-1]), "peak": mb(max(kbs)), "samples": len(kbs)}
+            "by_pid": {pid: {"first": mb(kbs[0]), "last": mb(kbs[-1]), "peak": mb(max(kbs)), "samples": len(kbs),
+                             "quarters": [mb(kbs[min(len(kbs) - 1, len(kbs) * q // 4)]) for q in (1, 2, 3)]}
                        for pid, kbs in by_pid.items()}}
 
 
