@@ -131,7 +131,7 @@ def record_transition(store: Any, now_fn: Any) -> tuple[int, float]:
     """Baseline, then the account withheld in TR on two polls: the second records it (and fans it out)."""
     from bot.detect import detect
     from bot.models import Availability, Observation
-    from bot.store import Outcome
+    from bot.storage.accounts import Outcome
 
     store.sync_watchlist([("bench_journo", ["journalist"])], now_fn())
 
@@ -159,8 +159,8 @@ async def drain(store: Any, notifiers: dict[str, Any], lanes: list[Lane], rate: 
                 progress: Any) -> None:
     """Run a Dispatcher until every row of these lanes is sent (or the timeout)."""
     from bot import clock
-    from bot.dispatch import Dispatcher, TelegramPacer
-    from bot.render import Renderer
+    from bot.delivery.dispatch import Dispatcher, TelegramPacer
+    from bot.delivery.render import Renderer
 
     dispatcher = Dispatcher(store, Renderer(), notifiers, clock=clock.now,
                             pacer=TelegramPacer(overall=rate, per_chat=1, group_per_minute=20))
@@ -198,9 +198,9 @@ async def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from bot import clock
-    from bot.outbox import Outbox, SubscriberSpec
     from bot.sandbox.mail import MailSink
-    from bot.store import Store, open_db
+    from bot.storage.accounts import Store, open_db
+    from bot.storage.outbox import Outbox, SubscriberSpec
     from notifiers.email import EmailNotifier
     from notifiers.telegram import TelegramNotifier, build_bot
 

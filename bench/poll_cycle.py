@@ -117,10 +117,10 @@ def bare_baseline(base_url: str, batches: list[list[str]]) -> float:
 async def measure(accounts: int, rounds: int, change_percent: float, subscribers: int,
                   profile: str | None) -> dict[str, Any]:
     from bot import clock
-    from bot.monitor import Monitor
-    from bot.outbox import Outbox, SubscriberSpec
-    from bot.ratelimit import SlidingWindow
-    from bot.store import Store, open_db
+    from bot.polling.monitor import Monitor
+    from bot.polling.ratelimit import SlidingWindow
+    from bot.storage.accounts import Store, open_db
+    from bot.storage.outbox import Outbox, SubscriberSpec
     from watchers.x import XWatcher
 
     expected = math.ceil(accounts / 100)

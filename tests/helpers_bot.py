@@ -7,14 +7,14 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.caller import Caller, Reply
-from bot.claims import CODE_PREFIX
-from bot.links import link_secret
+from bot.chatbot.caller import Caller, Reply
+from bot.chatbot.links import link_secret
+from bot.chatbot.ownership import LookupFailed
+from bot.chatbot.service import SelfService
 from bot.models import Availability, Observation
-from bot.outbox import Outbox
-from bot.ownership import LookupFailed
-from bot.selfservice import SelfService
-from bot.store import Store, open_db
+from bot.storage.accounts import Store, open_db
+from bot.storage.claims import CODE_PREFIX
+from bot.storage.outbox import Outbox
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = link_secret("123456:sandbox")

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.detect import detect
 from bot.models import AccountState, Availability, Message, Observation
-from bot.store import Outcome, Store
+from bot.storage.accounts import Outcome, Store
 from notifiers.base import NotifyError
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import clock as wall
-from bot.app import App
-from bot.config import load_config
+from bot.config.model import load_config
+from bot.daemon.app import App
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
 

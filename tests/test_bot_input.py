@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.links import parse_link_args
-from bot.selfservice import COMMANDS
-from bot.userinput import parse_number, quote
+from bot.chatbot.links import parse_link_args
+from bot.chatbot.service import COMMANDS
+from bot.chatbot.userinput import parse_number, quote
 from tests.helpers_bot import ADMIN, Bot
 
 

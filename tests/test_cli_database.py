@@ -18,9 +18,9 @@ import pytest
 from e2e import WAIT, env, write_config
 
 from bot import __version__
-from bot.migrations import SCHEMA, SCHEMA_TABLE
 from bot.sandbox.x_api import XSandbox
-from bot.store import Store, open_db
+from bot.storage.accounts import Store, open_db
+from bot.storage.migrations import SCHEMA, SCHEMA_TABLE
 from tests.helpers_core import T0
 
 READS = ("history", "check")

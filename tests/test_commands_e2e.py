@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
-from bot.claims import ClaimBook
+from bot.daemon.app import App
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
+from bot.storage.claims import ClaimBook
 from tests.helpers_telegram import ADMIN, Harness, launch
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.config import (
+from bot.config.model import (
     Config,
     ConfigError,
     Problem,
@@ -17,8 +17,8 @@ from bot.config import (
     load_config,
     parse_duration,
 )
-from bot.config_yaml import MAX_BYTES, parse_yaml
-from bot.written import WrittenInt
+from bot.config.reader import MAX_BYTES, parse_yaml
+from bot.config.written import WrittenInt
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"X_BEARER_TOKEN": "x-token-1234", "TELEGRAM_BOT_TOKEN": "123:tg-token", "SMTP_PASSWORD": "smtp-pw-987"}

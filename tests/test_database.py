@@ -12,11 +12,11 @@ import pytest
 from sqlite_utils import Database
 
 from bot import __version__
-from bot.database import Contents, DatabaseError, inspect, open_db, open_readonly
-from bot.lock import DaemonLock, LockHeld, lock_path
-from bot.migrations import NAMES, SCHEMA, SCHEMA_TABLE, migrations
-from bot.store import Store
-from bot.store import open_db as open_db_from_store
+from bot.storage.accounts import Store
+from bot.storage.accounts import open_db as open_db_from_store
+from bot.storage.database import Contents, DatabaseError, inspect, open_db, open_readonly
+from bot.storage.lock import DaemonLock, LockHeld, lock_path
+from bot.storage.migrations import NAMES, SCHEMA, SCHEMA_TABLE, migrations
 from tests.helpers_core import T0
 
 

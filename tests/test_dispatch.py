@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from bot.dispatch import Dispatcher
+from bot.delivery.dispatch import Dispatcher
+from bot.delivery.pacing import RetryPolicy, TelegramPacer
+from bot.delivery.render import Renderer
 from bot.models import Message, NoticeKind
-from bot.outbox import Outbox, OutboxItem, SubscriberSpec
-from bot.pacing import RetryPolicy, TelegramPacer
-from bot.render import Renderer
-from bot.store import Store, open_db
+from bot.storage.accounts import Store, open_db
+from bot.storage.outbox import Outbox, OutboxItem, SubscriberSpec
 from notifiers.base import Moved, NotifyError, Permanent, RetryLater
 from tests.helpers_core import SUSPENDED, T0, Clock, FakeMonotonic, FakeNotifier, VirtualTime, observe, seen
 

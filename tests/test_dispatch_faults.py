@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from bot.dispatch import Dispatcher
+from bot.delivery.dispatch import Dispatcher
+from bot.delivery.pacing import RetryPolicy, TelegramPacer
+from bot.delivery.render import Renderer
 from bot.models import NoticeKind
-from bot.outbox import Outbox, SubscriberSpec
-from bot.pacing import RetryPolicy, TelegramPacer
-from bot.render import Renderer
-from bot.resilience import StorageGuard
-from bot.store import Store, open_db
+from bot.storage.accounts import Store, open_db
+from bot.storage.guard import StorageGuard
+from bot.storage.outbox import Outbox, SubscriberSpec
 from notifiers.base import ConfigRefused, NotifyError, Unreached
 from tests.helpers_core import SUSPENDED, T0, Clock, FakeMonotonic, FakeNotifier, VirtualTime, observe, seen, until
 

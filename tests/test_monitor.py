@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot import clock as wall
-from bot.batches import latest_rate
 from bot.models import EventKind, NoticeKind
-from bot.monitor import STALE_FLOOR, X_CONDITION, CycleReport, Monitor
-from bot.outbox import Outbox, SubscriberSpec
-from bot.ratelimit import SlidingWindow
+from bot.polling.batches import latest_rate
+from bot.polling.monitor import STALE_FLOOR, X_CONDITION, CycleReport, Monitor
+from bot.polling.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
-from bot.store import Store, open_db
+from bot.storage.accounts import Store, open_db
+from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import ACTIVE, SUSPENDED, Clock, FakeMonotonic
 from watchers.base import RateInfo
 from watchers.x import XWatcher

@@ -13,12 +13,12 @@ import pytest
 
 from bot import clock as wall
 from bot.models import NoticeKind
-from bot.monitor import X_CONDITION, CycleReport, Monitor
-from bot.outbox import Outbox, SubscriberSpec
-from bot.ratelimit import SlidingWindow
-from bot.resilience import StorageGuard
+from bot.polling.monitor import X_CONDITION, CycleReport, Monitor
+from bot.polling.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
-from bot.store import Store, open_db
+from bot.storage.accounts import Store, open_db
+from bot.storage.guard import StorageGuard
+from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import Clock, FakeMonotonic
 from watchers.x import XWatcher
 

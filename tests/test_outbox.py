@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.models import NoticeKind
-from bot.outbox import Outbox, SubscriberSpec
-from bot.store import Store, open_db
+from bot.storage.accounts import Store, open_db
+from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import SUSPENDED, T0, observe, seen
 
 LATER = T0 + timedelta(minutes=5)

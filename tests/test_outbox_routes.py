@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.outbox import Outbox, SubscriberSpec
-from bot.store import Store, open_db
+from bot.storage.accounts import Store, open_db
+from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import SUSPENDED, T0, observe, seen
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import clock
-from bot.ratelimit import SlidingWindow
+from bot.polling.ratelimit import SlidingWindow
 from tests.helpers_core import FakeMonotonic, VirtualTime
 
 

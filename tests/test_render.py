@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from bot.models import EventKind, Notice, NoticeKind, Transition
-from bot.render import (
+from bot.delivery.render import (
     TELEGRAM_LIMIT,
     Renderer,
     format_utc,
@@ -19,6 +18,7 @@ from bot.render import (
     utf16_units,
     visible_text,
 )
+from bot.models import EventKind, Notice, NoticeKind, Transition
 
 CONFIRMED = datetime(2021, 2, 1, 14, 5, tzinfo=UTC)
 SHA = "0123456789abcdef" + "f" * 48

@@ -7,7 +7,8 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from bot.resilience import StorageGuard, is_storage_error, supervise
+from bot.daemon.supervise import supervise
+from bot.storage.guard import StorageGuard, is_storage_error
 from tests.helpers_core import T0, FakeMonotonic, until
 
 

@@ -7,9 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.caller import Caller
-from bot.claims import CODE_PREFIX, ClaimBook, code_in_profile, new_code
-from bot.links import (
+from bot.chatbot.caller import Caller
+from bot.chatbot.links import (
     Filters,
     LinkError,
     UsageError,
@@ -19,8 +18,9 @@ from bot.links import (
     read_link,
     sign_link,
 )
-from bot.replies import fit
-from bot.selfservice import COMMANDS, FloodGate, Gate
+from bot.chatbot.replies import fit
+from bot.chatbot.service import COMMANDS, FloodGate, Gate
+from bot.storage.claims import CODE_PREFIX, ClaimBook, code_in_profile, new_code
 from tests.helpers_bot import ADMIN, GROUP, JOURNALIST, OTHER, SECRET, T0, Bot
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.outbox import SubscriberSpec
+from bot.storage.outbox import SubscriberSpec
 from tests.helpers_bot import ADMIN, GROUP, JOURNALIST, OTHER, T0, Bot
 
 

@@ -19,10 +19,10 @@ from soak_run import Caused, Kill, Log
 from soak_score import Inputs, _longest_stall, score
 from soak_world import OPERATORS, SUBSCRIBERS, Sub
 
+from bot.delivery.render import Renderer
 from bot.models import EventKind, Notice, NoticeKind, Transition
-from bot.render import Renderer
 from bot.sandbox.telegram_html import parse_html
-from bot.store import open_db
+from bot.storage.accounts import open_db
 
 NOW = datetime(2026, 11, 22, 14, 5, tzinfo=UTC)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.detect import detect
-from bot.migrations import migrations
 from bot.models import EventKind, Observation
-from bot.outbox import Outbox, SubscriberSpec
-from bot.store import Outcome, Store, open_db
+from bot.storage.accounts import Outcome, Store, open_db
+from bot.storage.migrations import migrations
+from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import NOT_FOUND, SUSPENDED, T0, observe, seen
 
 K = EventKind

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
+from bot.daemon.app import App
 from bot.sandbox.mail import MailSink
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox

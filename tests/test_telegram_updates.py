@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from telegram import Bot
 
+from bot.chatbot.updates import UpdatesRequest, readable_updates
 from bot.sandbox.telegram_api import TelegramSandbox
-from bot.telegram_updates import UpdatesRequest, readable_updates
 
 
 def unparseable(chat_id: int, name: str = "Secret Person") -> dict[str, Any]:

@@ -1,0 +1,66 @@
+"""Who sent a command and what the bot answers: the values the Telegram shell hands the core and back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.chatbot.links import UsageError
+from bot.chatbot.userinput import quote
+from bot.handles import normalize_handle
+
+NOT_A_HANDLE = "is not an X handle: 1 to 15 letters, digits or underscores, as @handle or an x.com link"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The sender of a command, as the shell established it from the update (and getChatMember).
+
+    ``user_id`` is None for a channel post (channels post as themselves). ``manages_chat``: may change
+    this chat's subscription (the user in a private chat, a group's admins, a channel's posts).
+    ``is_admin``: listed in ``telegram.admins``.
+    """
+
+    user_id: int | None
+    chat_id: int
+    chat_type: str
+    name: str
+    is_admin: bool = False
+    manages_chat: bool = False
+
+    @property
+    def private(self) -> bool:
+        return self.chat_type == "private"
+
+    @property
+    def subscriber_key(self) -> str:
+        return f"tg:{self.chat_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """HTML for the chat the command came from, plus HTML for other chats (chat id, text)."""
+
+    text: str
+    notify: tuple[tuple[int, str], ...] = ()
+
+
+def one_handle(args: Sequence[str], usage: str) -> str:
+    """Exactly one handle argument, normalized; UsageError otherwise."""
+    if len(args) != 1:
+        raise UsageError(usage)
+    return handle_arg(args[0], usage)
+
+
+def handle_arg(text: str, usage: str) -> str:
+    """``text`` as a normalized handle; UsageError quoting a short piece of it, then ``usage``."""
+    try:
+        return normalize_handle(text)
+    except ValueError:
+        # normalize_handle's message repeats the whole input, which may be thousands of characters.
+        raise UsageError(f"{quote(text)} {NOT_A_HANDLE}\n{usage}") from None
+
+
+def no_args(args: Sequence[str], usage: str) -> None:
+    if args:
+        raise UsageError(usage)

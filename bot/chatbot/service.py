@@ -1,0 +1,223 @@
+"""The bot's core, without PTB: the command table, per-user limits, and one entry point per command."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.chatbot import replies
+from bot.chatbot.caller import Caller, Reply, no_args, one_handle
+from bot.chatbot.links import UsageError
+from bot.chatbot.ownership import NOT_OWNER, Lookup, Ownership
+from bot.chatbot.replies import esc
+from bot.chatbot.subscriptions import UNSUBSCRIBED, Subscriptions
+from bot.chatbot.userinput import clip, parse_number
+from bot.storage.accounts import Store
+from bot.storage.outbox import Outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command: its name, the line clients show, and whether only ``telegram.admins`` may run it."""
+
+    name: str
+    description: str
+    admin: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "Welcome, or subscribe through a link"),
+    Command("help", "What the bot does and its commands"),
+    Command("subscribe", "Get alerts here: /subscribe [countries] [kinds] [tag:x]"),
+    Command("unsubscribe", "Stop this chat's alerts"),
+    Command("settings", "This chat's filters, your accounts and claims"),
+    Command("watch", "Add your own X account: /watch @handle"),
+    Command("verify", "Prove the account is yours (code in its bio)"),
+    Command("unwatch", "Stop watching an account you own: /unwatch @handle"),
+    Command("status", "An account's current state: /status @handle"),
+    Command("list", "Watched accounts and their state: /list [page]"),
+    Command("history", "Recorded changes of an account: /history @handle"),
+    Command("add", "(admins) Watch a handle: /add @handle [tags]", admin=True),
+    Command("remove", "(admins) Stop watching a handle: /remove @handle", admin=True),
+    Command("pending", "(admins) Claims waiting for a decision", admin=True),
+    Command("approve", "(admins) Approve a claim: /approve <id|@handle>", admin=True),
+    Command("reject", "(admins) Reject a claim: /reject <id|@handle>", admin=True),
+    Command("subscribers", "(admins) Subscriber counts", admin=True),
+    Command("health", "(admins) Last poll, X budget, outbox, disabled subscribers", admin=True),
+    Command("link", "(admins) A subscription link: /link [filters] [expiry]", admin=True),
+)
+BY_NAME = {command.name: command for command in COMMANDS}
+MAX_PAGE = 99_999  # /list pages: far beyond any watchlist, small enough for any arithmetic on it
+ADMINS_ONLY = "Sorry, admins only."
+TOO_FAST = "You are sending commands too fast (at most {limit} a minute). I will answer again in a minute."
+INTRO = ("presswatch tells press-freedom groups and journalists when a watched X account is withheld in a "
+         "country, suspended, deactivated or restored.")
+
+
+class Gate(StrEnum):
+    OK = "ok"
+    REFUSE = "refuse"  # the first command over the limit: one polite refusal
+    SILENT = "silent"  # every later one until the window ends
+
+
+class FloodGate:
+    """At most ``limit`` commands per sender in a window of ``per`` that starts with their first one."""
+
+    def __init__(self, limit: int = 20, per: timedelta = timedelta(minutes=1)) -> None:
+        self.limit = limit
+        self.per = per
+        self._windows: dict[int, tuple[datetime, int]] = {}
+
+    def check(self, sender: int, now: datetime) -> Gate:
+        """Count one command from ``sender`` at ``now``."""
+        start, count = self._windows.get(sender, (now, 0))
+        if now - start >= self.per or now < start:
+            start, count = now, 0
+        count += 1
+        self._windows[sender] = (start, count)
+        if len(self._windows) > 10_000:
+            self._windows = {key: value for key, value in self._windows.items() if now - value[0] < self.per}
+        if count <= self.limit:
+            return Gate.OK
+        return Gate.REFUSE if count == self.limit + 1 else Gate.SILENT
+
+
+class SelfService:
+    """Runs a command for a caller and returns the reply; admin commands never run for non-admins."""
+
+    def __init__(self, store: Store, outbox: Outbox, *, admins: Sequence[int], mode: str, secret: bytes,
+                 lookup: Lookup, clock: Callable[[], datetime], confirmations: int = 2,
+                 bot_username: Callable[[], str] = lambda: "presswatch_bot", limit: int = 20) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.admins = frozenset(admins)
+        self.mode = mode
+        self.clock = clock
+        self.confirmations = confirmations
+        self.bot_username = bot_username
+        self.gate = FloodGate(limit)
+        self.subscriptions = Subscriptions(store, outbox, secret=secret)
+        self.ownership = Ownership(store, outbox, mode=mode, admins=tuple(admins), lookup=lookup)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admins
+
+    def admit(self, sender: int) -> Reply | None:
+        """None when the sender is within the limit; else the one refusal, or an empty reply (silence)."""
+        verdict = self.gate.check(sender, self.clock())
+        if verdict is Gate.OK:
+            return None
+        return Reply(TOO_FAST.format(limit=self.gate.limit) if verdict is Gate.REFUSE else "")
+
+    async def run(self, name: str, caller: Caller, args: Sequence[str]) -> Reply:
+        """Answer ``/name args``: usage on bad arguments, a refusal for non-admins on admin commands."""
+        command = BY_NAME.get(name)
+        if command is None:
+            return self.unknown(name)
+        if command.admin and not caller.is_admin:
+            return Reply(ADMINS_ONLY)
+        action: Callable[..., Any] = getattr(self, f"_{name}")
+        try:
+            result = action(caller, list(args), self.clock())
+            if inspect.isawaitable(result):
+                result = await result
+        except UsageError as exc:
+            return Reply(replies.usage(str(exc)))
+        reply = result if isinstance(result, Reply) else Reply(result)
+        if len(reply.text) > replies.BUDGET:
+            reply = Reply(replies.fit(reply.text.split("\n")), reply.notify)
+        return reply
+
+    @staticmethod
+    def unknown(name: str) -> Reply:
+        return Reply(f"I do not know /{esc(clip(name, 32))}. Send /help for the commands.")
+
+    def help_text(self, caller: Caller) -> str:
+        shown = [c for c in COMMANDS if caller.is_admin or not c.admin]
+        lines = [INTRO, "", *(f"/{c.name}: {esc(c.description)}" for c in shown)]
+        if self.mode == "off":
+            lines.append("Adding handles from Telegram is turned off here.")
+        elif self.mode == "approve":
+            lines.append("Claims on handles are approved by an admin.")
+        return replies.fit(lines)
+
+    def _start(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        linked = self.subscriptions.start(caller, args, now)
+        return linked or Reply(self.help_text(caller))
+
+    def _help(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return Reply(self.help_text(caller))
+
+    def _subscribe(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.subscriptions.subscribe(caller, args, now)
+
+    def _unsubscribe(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.subscriptions.unsubscribe(caller, args, now)
+
+    def _settings(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.subscriptions.settings(caller, args, now)
+
+    def _watch(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.ownership.watch(caller, args, now)
+
+    async def _verify(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return await self.ownership.verify(caller, args, now)
+
+    def _unwatch(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.ownership.unwatch(caller, args, now)
+
+    def _status(self, caller: Caller, args: list[str], now: datetime) -> str:
+        handle = one_handle(args, "Usage: /status @handle")
+        watched = self.store.find_watched(handle)
+        if watched is None:
+            return f"@{esc(handle)} is not on the watchlist."
+        return replies.status(watched, viewer=caller.user_id, confirmations=self.confirmations)
+
+    def _list(self, caller: Caller, args: list[str], now: datetime) -> str:
+        page = parse_number(args[0], MAX_PAGE) if len(args) == 1 else None
+        if args and page is None:
+            raise UsageError("Usage: /list, or /list 2 for the second page")
+        return replies.watch_list(self.store.watched(), page or 1)
+
+    def _history(self, caller: Caller, args: list[str], now: datetime) -> str:
+        handle = one_handle(args, "Usage: /history @handle")
+        return replies.history(handle, self.store.transitions(handle=handle, limit=15))
+
+    def _add(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.ownership.add(caller, args, now)
+
+    def _remove(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.ownership.unwatch(caller, args, now, verb="remove")
+
+    def _pending(self, caller: Caller, args: list[str], now: datetime) -> str:
+        no_args(args, "Usage: /pending")
+        return replies.pending(self.ownership.claims.live(now), now, show_users=caller.private)
+
+    def _approve(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.ownership.approve(caller, args, now)
+
+    def _reject(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.ownership.reject(caller, args, now)
+
+    def _subscribers(self, caller: Caller, args: list[str], now: datetime) -> str:
+        no_args(args, "Usage: /subscribers")
+        enabled = self.outbox.subscribers(operator=False)
+        return replies.subscribers(enabled, self._disabled(), detail=caller.private)
+
+    def _health(self, caller: Caller, args: list[str], now: datetime) -> str:
+        no_args(args, "Usage: /health")
+        return replies.health(self.store.last_poll(), self.outbox.depth(), self._disabled(),
+                              len(self.store.watched()), self.outbox.open_conditions(), detail=caller.private)
+
+    def _link(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        return self.subscriptions.link(caller, args, now, self.bot_username())
+
+    def _disabled(self) -> list[dict[str, Any]]:
+        """Subscribers disabled by presswatch (delivery failures, the config), not those who left."""
+        return self.store.rows(
+            "SELECT name, disabled_reason FROM subscribers WHERE enabled = 0 AND operator = 0"
+            " AND coalesce(disabled_reason, '') NOT IN (?, ?) ORDER BY id", [UNSUBSCRIBED, NOT_OWNER])

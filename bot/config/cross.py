@@ -1,0 +1,94 @@
+"""Checks that span items or sections of the raw config: repeats, and channels without their section.
+
+They run on the data before the models validate it, so each is reported with every field problem at once;
+a value that is itself invalid is skipped here (its field reports it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.config.reader import Loc
+from bot.config.values import address, telegram_chat
+from bot.config.written import shown, text
+from bot.handles import normalize_handle
+
+Found = list[tuple[Loc, str]]
+_SECTIONS = (("telegram_chat", "telegram", "a telegram section"), ("email", "email", "an email section"))
+
+
+def cross_check(data: Mapping[str, Any]) -> Found:
+    """Repeated handles, subscriber names, chats and addresses; channels without their section.
+
+    A subscriber and an operator may share a chat or an address (they get different messages); two
+    subscribers, or two operators, may not: one of them would be a mistake, and get everything twice.
+    """
+    found: Found = [*_repeats(data.get("watchlist"), "watchlist", "handle", _handle_key)]
+    for section in ("subscribers", "operators"):
+        items = data.get(section)
+        if section == "subscribers":
+            found += _repeats(items, section, "name", _name_key)
+        found += _repeats(items, section, "telegram_chat", _chat_key)
+        found += _repeats(items, section, "email", _address_key)
+        found += _channels(data, section)
+    return found
+
+
+def _valid(check: Callable[[object], Any], value: object) -> Any:
+    """``check(value)``, or None when the value is invalid (its own field reports that)."""
+    try:
+        return None if value is None else check(value)
+    except ValueError:
+        return None
+
+
+def _handle_key(value: object) -> str | None:
+    """A handle as compared for repeats: case does not matter on X."""
+    handle = _valid(lambda raw: normalize_handle(text(raw)), value)
+    return None if handle is None else str(handle).casefold()
+
+
+def _name_key(value: object) -> str | None:
+    """A subscriber name as compared for repeats."""
+    name = _valid(text, value)
+    return (name.strip() or None) if isinstance(name, str) else None
+
+
+def _chat_key(value: object) -> int | None:
+    """A Telegram chat id as compared for repeats (-100123 written as text or as a number is one chat)."""
+    chat = _valid(telegram_chat, value)
+    return None if chat is None else int(chat)
+
+
+def _address_key(value: object) -> str | None:
+    """An email address as compared for repeats: case-insensitive, as mailbox providers treat them."""
+    found = _valid(address, value)
+    return None if found is None else str(found).casefold()
+
+
+def _repeats(items: object, section: str, field: str, key: Callable[[object], Any]) -> Found:
+    """A problem at each item whose ``field`` repeats an earlier one, naming the first."""
+    found: Found = []
+    first: dict[Any, int] = {}
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        value = key(item.get(field)) if isinstance(item, dict) else None
+        if value is None:
+            continue
+        if value in first:
+            message = f"duplicate: {shown(item[field])} is already {section}.{first[value]}"
+            found.append(((section, index, field), message))
+        else:
+            first[value] = index
+    return found
+
+
+def _channels(data: Mapping[str, Any], section: str) -> Found:
+    """Telegram and email recipients need the telegram and email sections."""
+    found: Found = []
+    items = data.get(section)
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        for field, top, needed in _SECTIONS:
+            if isinstance(item, dict) and item.get(field) is not None and data.get(top) is None:
+                found.append(((section, index, field), f"needs {needed} at the top level"))
+    return found

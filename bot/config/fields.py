@@ -1,0 +1,82 @@
+"""The field types of the config models: each a Python type with the validator that makes it strict.
+
+Numbers: ``Whole`` (never true/false or 1.0), ``Rate``, Telegram ids. Text that can reach an email header
+(names, addresses, the sender) is one line. Durations carry bounds: the floors catch unit slips (``1ms`` for
+``1m``) yet let the demo and the tests poll the loopback sandboxes every 0.2 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
+
+from bot.config import values as values
+from bot.config.durations import parse_duration, within
+from bot.config.written import text
+from bot.countries import normalize_country
+from bot.handles import normalize_handle
+from bot.models import GROUPS, EventKind
+
+EVENT_NAMES = (*GROUPS, *(kind.value for kind in EventKind))
+MINUTE, DAY = 60.0, 86400.0
+
+
+def event_name(value: str) -> str:
+    """An event kind or a group name."""
+    if value not in EVENT_NAMES:
+        raise ValueError(f"{value!r} is not an event kind or group: use {', '.join(EVENT_NAMES)}")
+    return value
+
+
+def file_path(value: object) -> str:
+    """A file or folder path: one line of text, not blank."""
+    path = values.one_line(text(value)).strip()
+    if not path:
+        raise ValueError("must not be empty (a file name like presswatch.db)")
+    return path
+
+
+def optional_text(value: object) -> str:
+    """An optional setting that, when present, is one line and not blank (leave the key out instead)."""
+    written = values.one_line(text(value)).strip()
+    if not written:
+        raise ValueError("must not be empty (leave the key out instead)")
+    return written
+
+
+def secret(value: SecretStr) -> SecretStr:
+    """A secret must not be empty (an env var set to '' is a mistake)."""
+    if not value.get_secret_value().strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _seconds(low: float, high: float) -> Any:
+    """A duration between ``low`` and ``high`` seconds."""
+    return AfterValidator(within(low, high))
+
+
+Text = Annotated[str, BeforeValidator(optional_text)]
+Whole = Annotated[int, BeforeValidator(values.whole)]
+Rate = Annotated[float, BeforeValidator(values.number), Field(gt=0)]
+Name = Annotated[str, BeforeValidator(values.name)]
+Address = Annotated[str, BeforeValidator(values.address)]
+Mailbox = Annotated[str, BeforeValidator(values.mailbox)]
+Host = Annotated[str, BeforeValidator(values.host)]
+ChatId = Annotated[int, BeforeValidator(values.telegram_chat)]
+UserId = Annotated[int, BeforeValidator(values.telegram_user)]
+Version = Annotated[int, BeforeValidator(values.version)]
+Url = Annotated[str, BeforeValidator(values.url)]
+Tag = Annotated[str, BeforeValidator(values.tag)]
+Handle = Annotated[str, BeforeValidator(lambda value: normalize_handle(text(value)))]
+Country = Annotated[str, BeforeValidator(lambda value: normalize_country(text(value)))]
+EventName = Annotated[str, AfterValidator(event_name)]
+FilePath = Annotated[Path, BeforeValidator(file_path)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+PollInterval = Annotated[Duration, _seconds(0.1, DAY)]
+RequestTimeout = Annotated[Duration, _seconds(0.1, 5 * MINUTE)]
+Window = Annotated[Duration, _seconds(1.0, DAY)]
+RetryWait = Annotated[Duration, _seconds(0.1, DAY)]
+GiveUp = Annotated[Duration, _seconds(MINUTE, 30 * DAY)]

@@ -1,0 +1,208 @@
+"""The sections of the config file as frozen pydantic models: x, detection, telegram, email, watchlist
+entries, subscribers, operators and delivery.
+
+Every value is strict (see bot.config_fields): whole numbers are never true/false or 1.0, text that can
+reach an email header is one line, durations stay within bounds that keep presswatch useful.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.config.durations import format_duration
+from bot.config.fields import (
+    EVENT_NAMES,
+    Address,
+    ChatId,
+    Country,
+    Duration,
+    EventName,
+    GiveUp,
+    Handle,
+    Host,
+    Mailbox,
+    Name,
+    PollInterval,
+    Rate,
+    RequestTimeout,
+    RetryWait,
+    Tag,
+    Text,
+    Url,
+    UserId,
+    Whole,
+    Window,
+    secret,
+)
+from bot.models import DEFAULT_EVENTS
+
+
+class _Model(BaseModel):
+    """Frozen, and unknown keys are errors: a typo must not silently disable alerts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimitConfig(_Model):
+    """At most ``requests`` calls every ``per`` seconds."""
+
+    requests: Whole = Field(gt=0)
+    per: Window
+
+
+class XConfig(_Model):
+    """How to reach the X API and how often to poll it."""
+
+    bearer_token: SecretStr
+    api_base_url: Url = "https://api.x.com"
+    poll_interval: PollInterval = 600.0
+    jitter: Duration | None = None
+    timeout: RequestTimeout = 30.0
+    rate_limit: RateLimitConfig = RateLimitConfig(requests=300, per=900.0)
+
+    _check_token = field_validator("bearer_token")(secret)
+
+    @field_validator("jitter")
+    @classmethod
+    def _check_jitter(cls, value: float | None, info: ValidationInfo) -> float | None:
+        """At most half the poll interval, so a poll never starts right after the one before."""
+        interval = info.data.get("poll_interval")
+        if value is not None and interval is not None and value > interval / 2:
+            half, every = format_duration(interval / 2), format_duration(interval)
+            raise ValueError(f"{format_duration(value)} is too long: at most {half}, half of poll_interval ({every})")
+        return value
+
+    @property
+    def jitter_seconds(self) -> float:
+        """The jitter, or by default 10% of the poll interval capped at 30 s."""
+        return self.jitter if self.jitter is not None else min(self.poll_interval * 0.1, 30.0)
+
+
+class DetectionConfig(_Model):
+    """How many agreeing polls confirm a new state."""
+
+    confirmations: Whole = Field(default=2, ge=1, le=10)
+
+
+class TelegramRateLimit(_Model):
+    """Telegram's flood limits, in messages."""
+
+    overall_per_second: Rate = 30.0
+    per_chat_per_second: Rate = 1.0
+    group_per_minute: Rate = 20.0
+
+
+class TelegramConfig(_Model):
+    """The Telegram bot: token, Bot API server, admins and how it answers commands."""
+
+    bot_token: SecretStr
+    api_base_url: Url = "https://api.telegram.org/bot"
+    admins: list[UserId] = []
+    self_service: Literal["verify", "approve", "off"] = "verify"
+    commands: StrictBool = True
+    rate_limit: TelegramRateLimit = TelegramRateLimit()
+
+    _check_token = field_validator("bot_token")(secret)
+
+
+class EmailConfig(_Model):
+    """The SMTP server alerts are sent through."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    host: Host
+    port: Whole = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: Text | None = None
+    password: SecretStr | None = None
+    # The From header of every alert: one mailbox, one line (a line break would fail every send).
+    from_: Mailbox = Field(alias="from")
+    timeout: RequestTimeout = 30.0
+
+    @field_validator("password")
+    @classmethod
+    def _check_password(cls, value: SecretStr | None) -> SecretStr | None:
+        """A password, when given, is not empty."""
+        return None if value is None else secret(value)
+
+
+class WatchEntry(_Model):
+    """An account presswatch watches, with tags subscribers can filter on."""
+
+    handle: Handle
+    tags: list[Tag] = []
+
+
+class SubscriberConfig(_Model):
+    """Someone who gets alerts by email or Telegram, filtered by country, event kind and tag."""
+
+    name: Name
+    email: Address | None = None
+    telegram_chat: ChatId | None = None
+    countries: list[Country] = []
+    events: list[EventName] = list(DEFAULT_EVENTS)
+    tags: list[Tag] = []
+
+    @field_validator("events")
+    @classmethod
+    def _check_events(cls, names: list[str]) -> list[str]:
+        """At least one kind or group: an empty list would silence the subscriber."""
+        if not names:
+            raise ValueError(f"name at least one event kind or group: {', '.join(EVENT_NAMES)}")
+        return names
+
+    @model_validator(mode="after")
+    def _check_channel(self) -> SubscriberConfig:
+        """One channel per subscriber."""
+        _one_channel(self.email, self.telegram_chat, "a subscriber")
+        return self
+
+
+class OperatorConfig(_Model):
+    """Someone who gets health alerts about presswatch itself."""
+
+    name: Name | None = None
+    telegram_chat: ChatId | None = None
+    email: Address | None = None
+
+    @model_validator(mode="after")
+    def _check_channel(self) -> OperatorConfig:
+        """One channel per operator."""
+        _one_channel(self.email, self.telegram_chat, "an operator")
+        return self
+
+
+def _one_channel(email: str | None, telegram_chat: int | None, who: str) -> None:
+    """Exactly one of the two channels must be set."""
+    if (email is None) == (telegram_chat is None):
+        raise ValueError(f"{who} needs exactly one of email or telegram_chat")
+
+
+class DeliveryConfig(_Model):
+    """Retrying alerts that could not be delivered: retry_initial <= retry_max <= give_up_after."""
+
+    retry_initial: RetryWait = 5.0
+    # Defaults are checked too: retry_initial: 20m alone is above the default retry_max.
+    retry_max: RetryWait = Field(default=900.0, validate_default=True)
+    give_up_after: GiveUp = Field(default=86400.0, validate_default=True)
+
+    @field_validator("retry_max", "give_up_after")
+    @classmethod
+    def _check_order(cls, value: float, info: ValidationInfo) -> float:
+        """Each wait is at least the one before it."""
+        before = {"retry_max": "retry_initial", "give_up_after": "retry_max"}[str(info.field_name)]
+        shorter = info.data.get(before)
+        if shorter is not None and value < shorter:
+            raise ValueError(f"{format_duration(value)} is shorter than {before} ({format_duration(shorter)})")
+        return value

@@ -1,0 +1,56 @@
+"""The explicit registry: the one module that imports watchers and notifiers and builds them from config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.config.model import Config
+from notifiers.base import Notifier
+from notifiers.email import EmailNotifier
+from notifiers.telegram import TelegramNotifier, build_bot
+from watchers.base import Watcher
+from watchers.x import XWatcher
+
+
+def _x(config: Config) -> Watcher:
+    return XWatcher.connect(config.x.bearer_token.get_secret_value(), config.x.api_base_url, config.x.timeout)
+
+
+def _telegram(config: Config, sender: Any) -> Notifier:
+    assert config.telegram is not None
+    if sender is None:
+        sender = build_bot(config.telegram.bot_token.get_secret_value(), config.telegram.api_base_url)
+    return TelegramNotifier(sender)
+
+
+def _email(config: Config, _sender: Any) -> Notifier:
+    assert config.email is not None
+    email = config.email
+    return EmailNotifier(
+        host=email.host,
+        port=email.port,
+        security=email.security,
+        username=email.username,
+        password=email.password.get_secret_value() if email.password else None,
+        sender=email.from_,
+        timeout=email.timeout,
+    )
+
+
+WATCHERS: dict[str, Callable[[Config], Watcher]] = {"x": _x}
+NOTIFIERS: dict[str, Callable[[Config, Any], Notifier]] = {"telegram": _telegram, "email": _email}
+
+
+def build_watcher(config: Config, platform: str = "x") -> Watcher:
+    return WATCHERS[platform](config)
+
+
+def build_notifiers(config: Config, telegram_sender: Any = None) -> dict[str, Notifier]:
+    """One notifier per configured channel; ``telegram_sender`` is the PTB bot to share, if any."""
+    built: dict[str, Notifier] = {}
+    if config.telegram is not None:
+        built["telegram"] = NOTIFIERS["telegram"](config, telegram_sender)
+    if config.email is not None:
+        built["email"] = NOTIFIERS["email"](config, None)
+    return built

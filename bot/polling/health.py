@@ -1,0 +1,79 @@
+"""The operators' view of polling: one condition for "X cannot be read", raised when it lasts, cleared once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.models import NoticeKind
+from bot.storage.accounts import Store
+from bot.storage.guard import StorageGuard
+from bot.storage.outbox import Outbox
+
+STALE_AFTER_INTERVALS = 3
+STALE_FLOOR = 60.0  # seconds: with very short intervals, three missed polls is noise, not an outage
+X_CONDITION = "x"  # one condition whatever the cause: a 401 outage is one notice and one recovery
+_NOTICES = {
+    "auth": (NoticeKind.X_AUTH, "X keeps refusing presswatch's credentials"),
+    "usage_cap": (NoticeKind.X_USAGE_CAP, "X usage cap or credits exhausted"),
+    None: (NoticeKind.STALE, "No successful poll of X for three intervals"),
+}
+
+
+class PollHealth:
+    """Remembers when X was last read and why the last cycle failed; raises and clears the X condition."""
+
+    def __init__(self, store: Store, outbox: Outbox, guard: StorageGuard, poll_interval: float) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.guard = guard
+        self.poll_interval = poll_interval
+        self._last_read: datetime | None = None  # X answered with accounts (recorded or not)
+        self._untried: datetime | None = None  # a cycle could not even try: the database refused writes
+        self._cause: str | None = None
+        self._errors: list[str] = []
+
+    def read(self, now: datetime) -> None:
+        self._last_read = now
+
+    def untried(self, now: datetime) -> None:
+        self._untried = now
+
+    def after_cycle(self, ok: int, aborted: str | None, errors: Sequence[str], now: datetime) -> None:
+        """Clear the X condition after a good cycle; after a bad one, alert if the failure has persisted."""
+        if aborted == "storage":
+            return
+        if ok:
+            self._cause, self._errors = None, []
+            self.outbox.resolve(X_CONDITION, "presswatch reads X again", now)
+            return
+        self._cause, self._errors = aborted, list(errors)
+        self.check_stale(now)
+
+    def check_stale(self, now: datetime) -> None:
+        """Alert the operators when no poll has succeeded for three intervals (at least a minute), with the cause.
+
+        One failed poll alerts no one: X's API is flaky, and a false alarm teaches people to ignore alerts.
+        A time when the database refused writes does not count against X (that outage has its own notice).
+        """
+        if self.guard.failing_since is not None:
+            return
+        since = self._since(now)
+        if now - since < timedelta(seconds=max(STALE_FLOOR, STALE_AFTER_INTERVALS * self.poll_interval)):
+            return
+        detail = f"No successful poll since {since.isoformat()}."
+        if self._errors:
+            detail += f" Last errors: {'; '.join(self._errors)}"
+        kind, summary = _NOTICES.get(self._cause, _NOTICES[None])
+        self.outbox.notify_operators(kind, summary, detail, now, condition=X_CONDITION)
+
+    def _since(self, now: datetime) -> datetime:
+        """The last time X was read, or could not be tried through no fault of X's."""
+        known = [moment for moment in (self._last_read, self._untried) if moment is not None]
+        last = self.store.last_poll(successful=True)
+        if last:
+            known.append(datetime.fromisoformat(last["finished_at"]))
+        if known:
+            return max(known)
+        first = self.store.rows("SELECT min(started_at) AS at FROM polls")[0]["at"]
+        return datetime.fromisoformat(first) if first else now

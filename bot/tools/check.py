@@ -1,0 +1,160 @@
+"""One-off reads for the CLI: `check` (look accounts up, write nothing) and `history` (read the store)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import Progress
+
+from bot.config.model import Config
+from bot.daemon import registry
+from bot.handles import normalize_handle
+from bot.models import Observation, Transition
+from bot.polling.ratelimit import SlidingWindow
+from bot.storage.database import DatabaseError, open_readonly
+from watchers.base import BatchResult, WatcherError
+
+if TYPE_CHECKING:
+    from bot.storage.accounts import Store
+
+PROGRESS_FROM = 200  # accounts: below this a check is quick and a bar would only flicker
+
+
+def parse_handles(texts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Normalised handles, and one problem line per text that is not a handle."""
+    handles, problems = [], []
+    for text in texts:
+        try:
+            handles.append(normalize_handle(text))
+        except ValueError as exc:
+            problems.append(str(exc))
+    return handles, problems
+
+
+def known_ids(database: Path, handles: Sequence[str]) -> dict[str, str]:
+    """Ids the daemon already resolved (they survive renames), read-only; {} without a database.
+
+    DatabaseError when the file is not one presswatch may read (see bot.database.inspect).
+    """
+    wanted = {handle.casefold() for handle in handles}
+    db = open_readonly(database)
+    if db is None:
+        return {}
+    try:
+        rows = db.execute(
+            "SELECT listed_handle, handle, account_id FROM accounts WHERE account_id IS NOT NULL").fetchall()
+    except sqlite3.Error:
+        return {}  # only a shortcut: the accounts are looked up by handle instead
+    finally:
+        db.close()
+    found = {}
+    for listed, current, account_id in rows:
+        for name in (listed, current):
+            if name.casefold() in wanted:
+                found[name.casefold()] = account_id
+    return found
+
+
+def _row(handle: str, observation: Observation | None, error: str | None) -> dict[str, Any]:
+    if observation is None:
+        return {"handle": handle, "id": None, "availability": None, "protected": None, "withheld_in": [],
+                "name": None, "error": error or "no answer for this account"}
+    return {
+        "handle": observation.handle or handle,
+        "id": observation.account_id,
+        "availability": str(observation.availability),
+        "protected": observation.protected,
+        "withheld_in": sorted(observation.withheld_in or ()),
+        "name": observation.name,
+        "error": None,
+    }
+
+
+async def check_accounts(config: Config, handles: Sequence[str], progress: Console | None = None) -> list[dict]:
+    """Look each handle (default: the watchlist) up once; one row per distinct handle, in the order given.
+
+    Handles differing only in case are one account (X compares them so), the first spelling is kept.
+    """
+    distinct: dict[str, str] = {}
+    for handle in list(handles) or [entry.handle for entry in config.watchlist]:
+        distinct.setdefault(handle.casefold(), handle)
+    targets = list(distinct.values())
+    ids = known_ids(config.database, targets)
+    watcher = registry.build_watcher(config)
+    limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
+    by_id = [h for h in targets if h.casefold() in ids]
+    by_handle = [h for h in targets if h.casefold() not in ids]
+    found: dict[str, dict[str, Any]] = {}
+    bar = Progress(console=progress, transient=True, disable=progress is None or len(targets) < PROGRESS_FROM)
+    try:
+        with bar:
+            task = bar.add_task("Looking accounts up", total=len(targets))
+            for chunk, key in _chunks(by_id, by_handle, watcher.batch_size):
+                await limiter.acquire()
+                result, error = await _lookup(watcher, chunk, key, ids)
+                observations = _by_request(result, key)
+                for handle in chunk:
+                    request = ids[handle.casefold()] if key == "ids" else handle.casefold()
+                    found[handle.casefold()] = _row(handle, observations.get(request), error)
+                bar.advance(task, len(chunk))
+    finally:
+        await watcher.aclose()
+    return [found[h.casefold()] for h in targets]
+
+
+def _chunks(by_id: list[str], by_handle: list[str], size: int) -> list[tuple[list[str], str]]:
+    chunks = [(by_id[i : i + size], "ids") for i in range(0, len(by_id), size)]
+    return chunks + [(by_handle[i : i + size], "handles") for i in range(0, len(by_handle), size)]
+
+
+async def _lookup(
+    watcher: Any, chunk: list[str], key: str, ids: dict[str, str]
+) -> tuple[BatchResult | None, str | None]:
+    try:
+        if key == "ids":
+            return await watcher.lookup_ids([ids[h.casefold()] for h in chunk]), None
+        return await watcher.lookup_handles(chunk), None
+    except WatcherError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _by_request(result: BatchResult | None, key: str) -> dict[str, Observation]:
+    if result is None:
+        return {}
+    return {(o.requested if key == "ids" else o.requested.casefold()): o for o in result.observations}
+
+
+def history_rows(database: Path, handle: str | None, *, evidence: bool = False) -> list[dict[str, Any]]:
+    """Recorded transitions, newest first, as the `history` command prints them; [] without a database.
+
+    Read-only: never creates the file or its schema. DatabaseError when it cannot be read.
+    """
+    from bot.storage.accounts import Store
+
+    db = open_readonly(database)
+    if db is None:
+        return []
+    try:
+        store = Store(db)
+        return [_history_row(store, t, evidence) for t in store.transitions(handle=handle)]
+    except sqlite3.DatabaseError as exc:  # damage past the pages inspect() read
+        raise DatabaseError(f'{database} cannot be read: SQLite reports "{exc}"') from None
+    finally:
+        db.close()
+
+
+def _history_row(store: Store, t: Transition, evidence: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "handle": t.handle, "id": t.account_id, "kind": str(t.kind), "countries": list(t.countries),
+        "withheld_in": list(t.withheld_in), "at": t.confirmed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "first_seen": t.first_seen_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "previous_handle": t.previous_handle,
+        "evidence": t.evidence_sha256,
+    }
+    if evidence:
+        row["raw"] = json.loads(store.evidence(t.id) or "null")
+    return row
