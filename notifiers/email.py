@@ -22,7 +22,7 @@ from aiosmtplib import (
 )
 
 from bot.models import Message
-from notifiers.base import ConfigRefused, NotifyError, Permanent, Unreached
+from notifiers.base import ConfigRefused, Notifier, NotifyError, Permanent, Unreached
 
 SECURITIES = ("starttls", "tls", "none")
 SUBJECT_MAX = 200
@@ -64,7 +64,7 @@ def build_email(sender: str, address: str, message: Message) -> EmailMessage:
     return mail
 
 
-class EmailNotifier:
+class EmailNotifier(Notifier):
     """Sends alerts by SMTP, keeping one connection open across a burst until ``aclose()``."""
 
     channel = "email"

@@ -25,7 +25,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.models import Message
-from notifiers.base import ConfigRefused, Moved, NotifyError, Permanent, RetryLater, Unreached
+from notifiers.base import ConfigRefused, Moved, Notifier, NotifyError, Permanent, RetryLater, Unreached
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 # 403 descriptions that mean this chat will never accept our messages again (CHANNELS.md):
@@ -73,7 +73,7 @@ def retry_seconds(error: RetryAfter) -> float:
     return float(value)
 
 
-class TelegramNotifier:
+class TelegramNotifier(Notifier):
     """Sends rendered alerts as HTML to a chat id; raises NotifyError with the delivery decision."""
 
     channel = "telegram"
