@@ -17,6 +17,7 @@ from bot.chatbot.replies import esc
 from bot.chatbot.subscriptions import UNSUBSCRIBED, Subscriptions
 from bot.chatbot.userinput import clip, parse_number
 from bot.storage.accounts import Store
+from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox
 
 
@@ -89,8 +90,8 @@ class FloodGate:
 class SelfService:
     """Runs a command for a caller and returns the reply; admin commands never run for non-admins."""
 
-    def __init__(self, store: Store, outbox: Outbox, *, admins: Sequence[int], mode: str, secret: bytes,
-                 lookup: Lookup, clock: Callable[[], datetime], confirmations: int = 2,
+    def __init__(self, store: Store, outbox: Outbox, claims: ClaimBook, *, admins: Sequence[int], mode: str,
+                 secret: bytes, lookup: Lookup, clock: Callable[[], datetime], confirmations: int = 2,
                  bot_username: Callable[[], str] = lambda: "presswatch_bot", limit: int = 20) -> None:
         self.store = store
         self.outbox = outbox
@@ -100,8 +101,8 @@ class SelfService:
         self.confirmations = confirmations
         self.bot_username = bot_username
         self.gate = FloodGate(limit)
-        self.subscriptions = Subscriptions(store, outbox, secret=secret)
-        self.ownership = Ownership(store, outbox, mode=mode, admins=tuple(admins), lookup=lookup)
+        self.subscriptions = Subscriptions(store, outbox, claims, secret=secret)
+        self.ownership = Ownership(store, outbox, claims, mode=mode, admins=tuple(admins), lookup=lookup)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admins
