@@ -161,8 +161,9 @@ async def drain(store: Any, notifiers: dict[str, Any], lanes: list[Lane], rate: 
     from bot import clock
     from bot.delivery.dispatch import Dispatcher, TelegramPacer
     from bot.delivery.render import Renderer
+    from bot.storage.outbox import Outbox
 
-    dispatcher = Dispatcher(store, Renderer(), notifiers, clock=clock.now,
+    dispatcher = Dispatcher(store, Outbox(store.db), Renderer(), notifiers, clock=clock.now,
                             pacer=TelegramPacer(overall=rate, per_chat=1, group_per_minute=20))
     stop = asyncio.Event()
     started = time.perf_counter()

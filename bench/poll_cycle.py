@@ -138,7 +138,7 @@ async def measure(accounts: int, rounds: int, change_percent: float, subscribers
             outbox.upsert_subscriber(SubscriberSpec(key=f"bench:{i}", name=f"sub {i}", channel="email",
                                                     address=f"sub{i}@example.org"), now)
         watcher = XWatcher.connect(TOKEN, sandbox.base_url, 30)
-        monitor = Monitor(store, watcher, SlidingWindow(10**9, 900), confirmations=2, poll_interval=600,
+        monitor = Monitor(store, outbox, watcher, SlidingWindow(10**9, 900), confirmations=2, poll_interval=600,
                           clock=clock.now)
         out["rss_after_setup_mb"] = _rss_now_mb()
 

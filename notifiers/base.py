@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Self
 
 from bot.models import Message
 
@@ -52,6 +52,10 @@ class Notifier(Protocol):
 
     ``fingerprint`` identifies the channel's configuration (server, sender, token) without revealing it:
     a subscriber disabled under one configuration is tried again when it changes.
+
+    An async context manager: ``async with`` returns the notifier itself and closes it on exit. ``aclose``
+    may also be called between sends (the dispatcher closes an SMTP connection after a burst): the next
+    send opens what it needs again. A notifier that subclasses this protocol inherits both methods.
     """
 
     channel: str
@@ -60,3 +64,9 @@ class Notifier(Protocol):
     async def send(self, address: str, message: Message) -> None: ...
 
     async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -22,7 +22,7 @@ from aiosmtplib import (
 )
 
 from bot.models import Message
-from notifiers.base import ConfigRefused, NotifyError, Permanent, Unreached
+from notifiers.base import ConfigRefused, Notifier, NotifyError, Permanent, Unreached
 
 SECURITIES = ("starttls", "tls", "none")
 SUBJECT_MAX = 200
@@ -64,7 +64,7 @@ def build_email(sender: str, address: str, message: Message) -> EmailMessage:
     return mail
 
 
-class EmailNotifier:
+class EmailNotifier(Notifier):
     """Sends alerts by SMTP, keeping one connection open across a burst until ``aclose()``."""
 
     channel = "email"
@@ -101,6 +101,8 @@ class EmailNotifier:
             raise ConfigRefused(f"email.from {self._sender!r} cannot be sent as a From header ({error}):"
                                 " fix email.from", condition="email_from") from None
         except (ValueError, IndexError) as error:
+            # email's default policy refuses the To header ("Header values may not contain linefeed or
+            # carriage return characters", "... is not a valid address"): no retry can make it one.
             raise Permanent(f"email {address!r}: not a usable address ({error})") from None
         async with self._lock:
             reused = self._smtp is not None and self._smtp.is_connected
@@ -171,17 +173,24 @@ class EmailNotifier:
         a refused login or sender is our configuration."""
         where = f"email to {address}"
         server = f"{self.host}:{self.port}"
+        # RFC 4954: "535 5.7.8 Authentication credentials invalid" (and any other refusal of AUTH): the
+        # username or password in our config, the same for every subscriber.
         if isinstance(error, _LoginFailed):
             return ConfigRefused(
                 f"SMTP server {server} refused the login of {self._username!r} ({self._scrub(str(error))}):"
                 " check email.username, email.password and email.security", condition="smtp_login")
+        # RFC 5321 4.2.1, a 5yz to MAIL FROM ("553 Requested action not taken: mailbox name not allowed",
+        # "550 Requested action not taken: mailbox unavailable"): the server refuses our email.from.
         if isinstance(error, SMTPSenderRefused) and 500 <= error.code < 600:
             return ConfigRefused(f"SMTP server {server} refused the sender {self._sender!r}: {error.code} "
                                  f"{self._scrub(error.message)}: check email.from", condition="email_from")
         if isinstance(error, SMTPRecipientsRefused) and error.recipients:
             error = error.recipients[0]
         if isinstance(error, SMTPResponseException):
-            # 550 5.1.1 (no such mailbox) or a 5xx to the message: this mailbox will not take it.
+            # RFC 5321 4.2.1: "5yz Permanent Negative Completion reply: The command was not accepted and the
+            # requested action did not occur. The SMTP client SHOULD NOT repeat the exact request". A 5yz to
+            # RCPT TO (550 5.1.1, no such mailbox) or to DATA: this mailbox will not take it. A 4yz
+            # ("Transient Negative Completion reply": "the action may be requested again") is retried.
             rejects_subscriber = isinstance(error, SMTPRecipientRefused | SMTPDataError)
             kind = Permanent if rejects_subscriber and 500 <= error.code < 600 else NotifyError
             return kind(f"{where}: {error.code} {self._scrub(error.message)}")

@@ -25,7 +25,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.models import Message
-from notifiers.base import ConfigRefused, Moved, NotifyError, Permanent, RetryLater, Unreached
+from notifiers.base import ConfigRefused, Moved, Notifier, NotifyError, Permanent, RetryLater, Unreached
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 # 403 descriptions that mean this chat will never accept our messages again (CHANNELS.md):
@@ -73,7 +73,7 @@ def retry_seconds(error: RetryAfter) -> float:
     return float(value)
 
 
-class TelegramNotifier:
+class TelegramNotifier(Notifier):
     """Sends rendered alerts as HTML to a chat id; raises NotifyError with the delivery decision."""
 
     channel = "telegram"
@@ -102,6 +102,8 @@ class TelegramNotifier:
 
     @staticmethod
     def _chat_id(address: str) -> int | str:
+        # Bot API sendMessage: "chat_id: Integer or String. Unique identifier for the target chat or
+        # username of the target channel (in the format @channelusername)". Anything else never will be.
         if address.startswith("@") and len(address) > 1:
             return address
         try:
@@ -113,6 +115,9 @@ class TelegramNotifier:
         """The delivery decision for a PTB error (BadRequest and TimedOut are NetworkErrors: test them first)."""
         reason = self._scrub(str(error))
         where = f"telegram chat {address}"
+        # ResponseParameters: "migrate_to_chat_id: The group has been migrated to a supergroup with the
+        # specified identifier" (PTB raises ChatMigrated); "retry_after: In case of exceeding flood control,
+        # the number of seconds left to wait before the request can be repeated" (RetryAfter).
         if isinstance(error, ChatMigrated):
             return Moved(f"{where} moved to {error.new_chat_id}", address=str(error.new_chat_id))
         if isinstance(error, RetryAfter):
@@ -124,7 +129,9 @@ class TelegramNotifier:
         if isinstance(error, BadRequest):
             permanent = any(phrase in reason.lower() for phrase in PERMANENT_BAD_REQUEST)
             return (Permanent if permanent else NotifyError)(f"{where}: {reason}")
-        if isinstance(error, InvalidToken):  # 401/404 on any method: the token itself is refused
+        # Any method answered 401 {"description": "Unauthorized"} or 404 "Not Found" (PTB: InvalidToken):
+        # the token itself is refused, our configuration, not the subscriber's.
+        if isinstance(error, InvalidToken):
             return ConfigRefused("Telegram refused the bot token: check telegram.bot_token",
                                  condition="telegram_token")
         if isinstance(error.__cause__, _NEVER_SENT):

@@ -13,7 +13,7 @@ from bot.chatbot.ownership import LookupFailed
 from bot.chatbot.service import SelfService
 from bot.models import Availability, Observation
 from bot.storage.accounts import Store, open_db
-from bot.storage.claims import CODE_PREFIX
+from bot.storage.claims import CODE_PREFIX, ClaimBook
 from bot.storage.outbox import Outbox
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -59,8 +59,8 @@ class Bot:
         self.db = open_db(None)
         self.store, self.outbox = Store(self.db), Outbox(self.db)
         self.clock, self.x = Clock(), FakeX()
-        self.service = SelfService(self.store, self.outbox, admins=[ADMIN], mode=mode, secret=SECRET,
-                                   lookup=self.x, clock=self.clock)
+        self.service = SelfService(self.store, self.outbox, ClaimBook(self.db), admins=[ADMIN], mode=mode,
+                                   secret=SECRET, lookup=self.x, clock=self.clock)
 
     def private(self, user: int) -> Caller:
         return Caller(user, user, "private", f"User {user}", user == ADMIN, True)

@@ -74,7 +74,7 @@ def suspend(store: Store, handle: str, now: datetime = T0) -> int:
 
 def dispatcher(store: Store, clock: Clock, notifiers: list[FakeNotifier], pacer: TelegramPacer | None = None,
                **kw: Any) -> Dispatcher:
-    return Dispatcher(store, Renderer(), {n.channel: n for n in notifiers}, clock=clock,
+    return Dispatcher(store, Outbox(store.db), Renderer(), {n.channel: n for n in notifiers}, clock=clock,
                       pacer=pacer or fake_pacer(), **kw)
 
 

@@ -74,7 +74,7 @@ def suspend(store: Store, handle: str) -> int:
 
 def dispatcher(store: Store, clock: Clock, *notifiers: FakeNotifier, **kw: Any) -> Dispatcher:
     fake = FakeMonotonic()
-    return Dispatcher(store, Renderer(), {n.channel: n for n in notifiers}, clock=clock,
+    return Dispatcher(store, Outbox(store.db), Renderer(), {n.channel: n for n in notifiers}, clock=clock,
                       pacer=TelegramPacer(monotonic=fake.monotonic, sleep=fake.sleep),
                       guard=StorageGuard(initial=0.01, maximum=0.05), **kw)
 

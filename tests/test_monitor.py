@@ -58,7 +58,7 @@ def pace() -> FakeMonotonic:
 @pytest.fixture
 def monitor(store: Store, watcher: XWatcher, clock: Clock, pace: FakeMonotonic) -> Monitor:
     limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
-    return Monitor(store, watcher, limiter, confirmations=2, poll_interval=INTERVAL, clock=clock)
+    return Monitor(store, Outbox(store.db), watcher, limiter, confirmations=2, poll_interval=INTERVAL, clock=clock)
 
 
 async def cycle(monitor: Monitor, clock: Clock, after: float = INTERVAL) -> CycleReport:
@@ -276,7 +276,7 @@ async def test_health_notices_wait_for_failures_to_persist_and_resolve_after_a_g
 async def test_short_intervals_wait_at_least_the_stale_floor(sb: XSandbox, store: Store, clock: Clock,
                                                              watcher: XWatcher, pace: FakeMonotonic) -> None:
     limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
-    monitor = Monitor(store, watcher, limiter, confirmations=2, poll_interval=10, clock=clock)
+    monitor = Monitor(store, Outbox(store.db), watcher, limiter, confirmations=2, poll_interval=10, clock=clock)
     operator(store, clock)
     sb.add_account("alice")
     watch(store, clock, "alice")
@@ -317,7 +317,7 @@ async def test_recorded_transitions_are_handed_to_on_recorded(sb: XSandbox, stor
                                                               watcher: XWatcher, pace: FakeMonotonic) -> None:
     handed: list[list[int]] = []
     limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
-    monitor = Monitor(store, watcher, limiter, confirmations=1, poll_interval=INTERVAL, clock=clock,
+    monitor = Monitor(store, Outbox(store.db), watcher, limiter, confirmations=1, poll_interval=INTERVAL, clock=clock,
                       on_recorded=handed.append)
     sb.add_account("alice")
     watch(store, clock, "alice")

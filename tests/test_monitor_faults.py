@@ -67,7 +67,8 @@ def monitor(store: Store, watcher: XWatcher, clock: Clock, backoff: FakeMonotoni
     pace = FakeMonotonic()
     limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
     guard = StorageGuard(initial=1, maximum=1, monotonic=backoff.monotonic)
-    return Monitor(store, watcher, limiter, confirmations=2, poll_interval=INTERVAL, clock=clock, guard=guard)
+    return Monitor(store, Outbox(store.db), watcher, limiter, confirmations=2, poll_interval=INTERVAL, clock=clock,
+                   guard=guard)
 
 
 async def cycle(monitor: Monitor, clock: Clock, after: float = INTERVAL) -> CycleReport:

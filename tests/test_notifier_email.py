@@ -166,3 +166,15 @@ async def test_a_from_header_that_cannot_be_sent_is_our_configuration_not_the_su
     await notifier.aclose()
     assert raised.value.condition == "email_from" and "email.from" in str(raised.value)
     assert sink.messages == []
+
+
+async def test_async_with_gives_the_notifier_and_ends_its_connection_on_exit(sink: MailSink) -> None:
+    notifier = notifier_for(sink)
+    async with notifier as entered:
+        assert entered is notifier
+        await entered.send("desk@example.org", alert())
+        await entered.send("desk@example.org", alert())
+    assert sink.connections == 1  # one connection served the burst
+    await notifier.send("desk@example.org", alert())  # the exit closed it: this one opens another
+    await notifier.aclose()
+    assert len(sink.messages) == 3 and sink.connections == 2

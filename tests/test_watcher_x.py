@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -277,3 +279,23 @@ async def test_a_failed_request_keeps_its_cause_in_a_few_words(sb: XSandbox, wat
     with pytest.raises(TransientError) as raised:
         await watcher.lookup_ids([str(n) for n in range(1, 101)])
     assert str(raised.value) == words
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``condition`` (the sandbox thread's state) every 5 ms until it holds; False after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True
+
+
+async def test_async_with_gives_the_watcher_and_closes_its_connections_on_exit(sb: XSandbox) -> None:
+    ident = sb.add_account("alice")
+    watcher = XWatcher.connect(TOKEN, api_base_url=sb.base_url, timeout=0.5)
+    async with watcher as entered:
+        assert entered is watcher
+        assert only(await entered.lookup_ids([ident])).handle == "alice"
+        assert sb.open_connections == 1  # kept alive between polls
+    assert await until(lambda: sb.open_connections == 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from bot.models import Observation
 
@@ -58,7 +58,11 @@ class BatchResult:
 
 
 class Watcher(Protocol):
-    """Reads accounts of one platform. Raises a WatcherError subclass when a batch fails as a whole."""
+    """Reads accounts of one platform. Raises a WatcherError subclass when a batch fails as a whole.
+
+    An async context manager: ``async with`` returns the watcher itself and closes it (``aclose``) on exit.
+    A watcher that subclasses this protocol inherits both methods.
+    """
 
     platform: str
     batch_size: int
@@ -68,3 +72,9 @@ class Watcher(Protocol):
     async def lookup_handles(self, handles: Sequence[str]) -> BatchResult: ...
 
     async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -19,6 +19,7 @@ from watchers.base import (
     RateInfo,
     RateLimited,
     TransientError,
+    Watcher,
     WatcherError,
 )
 
@@ -54,7 +55,7 @@ class RewriteAdapter(HTTPAdapter):
                             proxies=proxies)
 
 
-class XWatcher:
+class XWatcher(Watcher):
     """Looks up X accounts in batches of up to 100, by id (the poll) or by username."""
 
     platform = "x"

@@ -54,10 +54,11 @@ def owner_key(user_id: int, account_pk: int) -> str:
 class Ownership:
     """Claims, verification, approval, and the watchlist changes made from Telegram."""
 
-    def __init__(self, store: Store, outbox: Outbox, *, mode: str, admins: Sequence[int], lookup: Lookup) -> None:
+    def __init__(self, store: Store, outbox: Outbox, claims: ClaimBook, *, mode: str, admins: Sequence[int],
+                 lookup: Lookup) -> None:
         self.store = store
         self.outbox = outbox
-        self.claims = ClaimBook(store.db)
+        self.claims = claims
         self.mode = mode
         self.admins = tuple(admins)
         self.lookup = lookup

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,40 +16,23 @@ from bot.chatbot.replies import esc
 from bot.chatbot.subscriptions import UNSUBSCRIBED, Subscriptions
 from bot.chatbot.userinput import clip, parse_number
 from bot.storage.accounts import Store
+from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox
+
+# A command's callable: (the service, who asks, the arguments, now) -> the reply, or its HTML text.
+Handler = Callable[["SelfService", Caller, list[str], datetime], "Reply | str | Awaitable[Reply]"]
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One command: its name, the line clients show, and whether only ``telegram.admins`` may run it."""
+    """One command: its name, the line clients show, what runs it, and whether only admins may."""
 
     name: str
     description: str
+    handler: Handler
     admin: bool = False
 
 
-COMMANDS: tuple[Command, ...] = (
-    Command("start", "Welcome, or subscribe through a link"),
-    Command("help", "What the bot does and its commands"),
-    Command("subscribe", "Get alerts here: /subscribe [countries] [kinds] [tag:x]"),
-    Command("unsubscribe", "Stop this chat's alerts"),
-    Command("settings", "This chat's filters, your accounts and claims"),
-    Command("watch", "Add your own X account: /watch @handle"),
-    Command("verify", "Prove the account is yours (code in its bio)"),
-    Command("unwatch", "Stop watching an account you own: /unwatch @handle"),
-    Command("status", "An account's current state: /status @handle"),
-    Command("list", "Watched accounts and their state: /list [page]"),
-    Command("history", "Recorded changes of an account: /history @handle"),
-    Command("add", "(admins) Watch a handle: /add @handle [tags]", admin=True),
-    Command("remove", "(admins) Stop watching a handle: /remove @handle", admin=True),
-    Command("pending", "(admins) Claims waiting for a decision", admin=True),
-    Command("approve", "(admins) Approve a claim: /approve <id|@handle>", admin=True),
-    Command("reject", "(admins) Reject a claim: /reject <id|@handle>", admin=True),
-    Command("subscribers", "(admins) Subscriber counts", admin=True),
-    Command("health", "(admins) Last poll, X budget, outbox, disabled subscribers", admin=True),
-    Command("link", "(admins) A subscription link: /link [filters] [expiry]", admin=True),
-)
-BY_NAME = {command.name: command for command in COMMANDS}
 MAX_PAGE = 99_999  # /list pages: far beyond any watchlist, small enough for any arithmetic on it
 ADMINS_ONLY = "Sorry, admins only."
 TOO_FAST = "You are sending commands too fast (at most {limit} a minute). I will answer again in a minute."
@@ -89,8 +71,8 @@ class FloodGate:
 class SelfService:
     """Runs a command for a caller and returns the reply; admin commands never run for non-admins."""
 
-    def __init__(self, store: Store, outbox: Outbox, *, admins: Sequence[int], mode: str, secret: bytes,
-                 lookup: Lookup, clock: Callable[[], datetime], confirmations: int = 2,
+    def __init__(self, store: Store, outbox: Outbox, claims: ClaimBook, *, admins: Sequence[int], mode: str,
+                 secret: bytes, lookup: Lookup, clock: Callable[[], datetime], confirmations: int = 2,
                  bot_username: Callable[[], str] = lambda: "presswatch_bot", limit: int = 20) -> None:
         self.store = store
         self.outbox = outbox
@@ -100,8 +82,8 @@ class SelfService:
         self.confirmations = confirmations
         self.bot_username = bot_username
         self.gate = FloodGate(limit)
-        self.subscriptions = Subscriptions(store, outbox, secret=secret)
-        self.ownership = Ownership(store, outbox, mode=mode, admins=tuple(admins), lookup=lookup)
+        self.subscriptions = Subscriptions(store, outbox, claims, secret=secret)
+        self.ownership = Ownership(store, outbox, claims, mode=mode, admins=tuple(admins), lookup=lookup)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admins
@@ -120,10 +102,9 @@ class SelfService:
             return self.unknown(name)
         if command.admin and not caller.is_admin:
             return Reply(ADMINS_ONLY)
-        action: Callable[..., Any] = getattr(self, f"_{name}")
         try:
-            result = action(caller, list(args), self.clock())
-            if inspect.isawaitable(result):
+            result = command.handler(self, caller, list(args), self.clock())
+            if not isinstance(result, Reply | str):
                 result = await result
         except UsageError as exc:
             return Reply(replies.usage(str(exc)))
@@ -221,3 +202,28 @@ class SelfService:
         return self.store.rows(
             "SELECT name, disabled_reason FROM subscribers WHERE enabled = 0 AND operator = 0"
             " AND coalesce(disabled_reason, '') NOT IN (?, ?) ORDER BY id", [UNSUBSCRIBED, NOT_OWNER])
+
+
+# The command table: what clients show (setMyCommands, /help), and the callable each command runs.
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "Welcome, or subscribe through a link", SelfService._start),
+    Command("help", "What the bot does and its commands", SelfService._help),
+    Command("subscribe", "Get alerts here: /subscribe [countries] [kinds] [tag:x]", SelfService._subscribe),
+    Command("unsubscribe", "Stop this chat's alerts", SelfService._unsubscribe),
+    Command("settings", "This chat's filters, your accounts and claims", SelfService._settings),
+    Command("watch", "Add your own X account: /watch @handle", SelfService._watch),
+    Command("verify", "Prove the account is yours (code in its bio)", SelfService._verify),
+    Command("unwatch", "Stop watching an account you own: /unwatch @handle", SelfService._unwatch),
+    Command("status", "An account's current state: /status @handle", SelfService._status),
+    Command("list", "Watched accounts and their state: /list [page]", SelfService._list),
+    Command("history", "Recorded changes of an account: /history @handle", SelfService._history),
+    Command("add", "(admins) Watch a handle: /add @handle [tags]", SelfService._add, admin=True),
+    Command("remove", "(admins) Stop watching a handle: /remove @handle", SelfService._remove, admin=True),
+    Command("pending", "(admins) Claims waiting for a decision", SelfService._pending, admin=True),
+    Command("approve", "(admins) Approve a claim: /approve <id|@handle>", SelfService._approve, admin=True),
+    Command("reject", "(admins) Reject a claim: /reject <id|@handle>", SelfService._reject, admin=True),
+    Command("subscribers", "(admins) Subscriber counts", SelfService._subscribers, admin=True),
+    Command("health", "(admins) Last poll, X budget, outbox, disabled subscribers", SelfService._health, admin=True),
+    Command("link", "(admins) A subscription link: /link [filters] [expiry]", SelfService._link, admin=True),
+)
+BY_NAME = {command.name: command for command in COMMANDS}

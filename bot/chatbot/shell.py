@@ -1,22 +1,20 @@
 """The Telegram shell: a PTB Application long-polling the Bot API; handlers turn updates into core calls.
 
 Handlers are adapters: they find out who is asking (getChatMember in groups), call ``SelfService``,
-and send its HTML reply through the dispatcher's pacer. All decisions live in the core.
+and send its HTML reply through the pacer the alerts use. All decisions live in the core. The
+Application's start and stop are in connection.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Message, ReplyParameters, Update
+from telegram import LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import (
     Application,
-    ApplicationBuilder,
     ApplicationHandlerStop,
     ChatMemberHandler,
     CommandHandler,
@@ -27,116 +25,17 @@ from telegram.ext import (
 )
 
 from bot.chatbot.caller import Caller, Reply
-from bot.chatbot.links import link_secret
-from bot.chatbot.ownership import x_lookup
 from bot.chatbot.service import BY_NAME, COMMANDS, SelfService
-from bot.chatbot.updates import UpdatesRequest
-from bot.models import NoticeKind
+from bot.delivery.pacing import TelegramPacer
 from notifiers.telegram import retry_seconds
 
 log = logging.getLogger("presswatch.telegram")
 
-RETRY_INITIAL = 1.0  # seconds before the first retry when Telegram cannot be reached at start
-RETRY_MAX = 300.0
-_RETRY_TASK = "presswatch.start_retry"
-TOKEN_CONDITION = "telegram_token"  # the operator notice's condition; the dispatcher raises the same one
-TOKEN_REFUSED = ("Telegram refused the bot token: check telegram.bot_token; Telegram commands are off until it "
-                 "is fixed and presswatch restarted")
 _POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 _CHAT_ADMIN = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 _NEEDS_CHAT_ADMIN = frozenset({"subscribe", "unsubscribe", "start"})
 _SLOW = frozenset({"verify"})
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-def build_service(app: Any, application: Application[Any, Any, Any, Any, Any, Any]) -> SelfService:
-    """The core, wired to the daemon's store, outbox, X watcher and clock."""
-    telegram = app.config.telegram
-    return SelfService(
-        app.store, app.outbox, admins=telegram.admins, mode=telegram.self_service,
-        secret=link_secret(telegram.bot_token.get_secret_value()),
-        lookup=x_lookup(app.monitor.watcher, app.monitor.limiter), clock=app.clock,
-        confirmations=app.config.detection.confirmations, bot_username=lambda: application.bot.username,
-    )
-
-
-async def start_application(app: Any) -> Application[Any, Any, Any, Any, Any, Any] | None:
-    """Build, register and start polling; when Telegram is unreachable, keep retrying in the background."""
-    telegram = app.config.telegram
-    if telegram is None or not telegram.commands:
-        return None
-    application = (
-        ApplicationBuilder().token(telegram.bot_token.get_secret_value()).base_url(telegram.api_base_url)
-        .connection_pool_size(64).pool_timeout(5.0).connect_timeout(5.0).read_timeout(10.0).write_timeout(10.0)
-        .get_updates_request(UpdatesRequest(connection_pool_size=1))  # skips updates PTB cannot parse
-        .job_queue(None).build()
-    )
-    Shell(app, build_service(app, application)).install(application)
-    try:
-        await _launch(app, application)
-    except InvalidToken:
-        _refused(app)
-    except Exception as exc:
-        log.warning("Telegram is not reachable (%s); retrying in the background", type(exc).__name__)
-        application.bot_data[_RETRY_TASK] = asyncio.create_task(_retry(app, application), name="telegram-start")
-    return application
-
-
-def _refused(app: Any) -> None:
-    """Telegram refused the token (401/404 on getMe): our configuration error, so no retry can help."""
-    log.error(TOKEN_REFUSED)
-    app.outbox.notify_operators(
-        NoticeKind.CONFIG_REFUSED, "Telegram refused the bot token",
-        "Telegram answered getMe with 401 or 404: telegram.bot_token is wrong or was revoked in BotFather. "
-        "Telegram commands are off until it is fixed and presswatch restarted.",
-        app.clock(), condition=TOKEN_CONDITION)
-
-
-async def _launch(app: Any, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Each step is skipped when done, so a retry resumes where the last attempt failed."""
-    await application.initialize()
-    # getMe worked: a refusal of an earlier token (and start) is over.
-    app.outbox.resolve(TOKEN_CONDITION, "Telegram accepts the bot token again", app.clock())
-    await application.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
-    if not application.running:
-        await application.start()
-    updater = application.updater
-    if updater is not None and not updater.running:
-        # Pending updates are kept: whatever people sent while presswatch was down gets its answer.
-        await updater.start_polling(allowed_updates=["message", "channel_post", "my_chat_member"],
-                                    drop_pending_updates=False)
-    log.info("Telegram bot @%s is answering commands", application.bot.username)
-
-
-async def _retry(app: Any, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Launch again (1 s, doubling to 5 min) until it works, or Telegram refuses the token."""
-    delay = RETRY_INITIAL
-    while True:
-        await asyncio.sleep(delay)
-        try:
-            await _launch(app, application)
-            return
-        except InvalidToken:
-            _refused(app)
-            return
-        except Exception as exc:
-            delay = min(delay * 2, RETRY_MAX)
-            log.warning("Telegram still not reachable (%s); next try in %.0f s", type(exc).__name__, delay)
-
-
-async def stop_application(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop polling, let the handler in progress finish, close the HTTP clients."""
-    task = application.bot_data.pop(_RETRY_TASK, None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-    await application.shutdown()
-    await application.bot.shutdown()  # also when initialize never succeeded
 
 
 def _command_name(text: str) -> str:
@@ -145,11 +44,11 @@ def _command_name(text: str) -> str:
 
 
 class Shell:
-    """The PTB handlers, bound to the daemon (for its pacer) and the core."""
+    """The PTB handlers, bound to the core and to the pacer the alerts use (replies share their limits)."""
 
-    def __init__(self, app: Any, service: SelfService) -> None:
-        self.app = app
+    def __init__(self, service: SelfService, pacer: TelegramPacer) -> None:
         self.service = service
+        self.pacer = pacer
 
     def install(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(TypeHandler(Update, self.gate), group=-1)
@@ -272,22 +171,17 @@ class Shell:
         """One HTML message, paced with the alerts; a flood-control answer is waited out once."""
         if not text:
             return
-        dispatcher = getattr(self.app, "dispatcher", None)
-        pacer = dispatcher.pacer if dispatcher is not None else None
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         for attempt in range(2):
             try:
-                async with pacer.slot(str(chat_id)) if pacer is not None else contextlib.nullcontext():
+                async with self.pacer.slot(str(chat_id)):
                     await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                                    link_preview_options=_NO_PREVIEW, reply_parameters=reply)
                 return
             except RetryAfter as exc:
                 seconds = retry_seconds(exc)
-                if pacer is not None:
-                    pacer.pause(seconds, str(chat_id))
+                self.pacer.pause(seconds, str(chat_id))  # the alerts to this chat wait it out too
                 if attempt == 0 and seconds <= 30:
-                    if pacer is None:
-                        await asyncio.sleep(seconds)
                     continue
                 log.warning("reply to chat %s dropped: flood control for %.0f s", chat_id, seconds)
                 return
@@ -296,4 +190,4 @@ class Shell:
                 return
 
 
-__all__ = ["BY_NAME", "Shell", "build_service", "start_application", "stop_application"]
+__all__ = ["BY_NAME", "Shell"]

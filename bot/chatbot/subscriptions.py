@@ -34,11 +34,11 @@ SUBSCRIBE_USAGE = ("Usage: /subscribe [countries] [kinds or groups] [tag:name], 
 class Subscriptions:
     """Subscriber rows keyed ``tg:<chat id>``; changing one needs ``caller.manages_chat``."""
 
-    def __init__(self, store: Store, outbox: Outbox, *, secret: bytes) -> None:
+    def __init__(self, store: Store, outbox: Outbox, claims: ClaimBook, *, secret: bytes) -> None:
         self.store = store
         self.outbox = outbox
         self.secret = secret
-        self.claims = ClaimBook(store.db)
+        self.claims = claims
 
     def _key(self, caller: Caller) -> str:
         """``tg:<chat id>``, or the key of the row whose chat moved here (a group became a supergroup)."""

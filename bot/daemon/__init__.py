@@ -1,5 +1,7 @@
-"""The daemon's wiring: App builds every long-lived part and runs them on one loop; the registry is the one
-place that imports the concrete watchers and notifiers; supervise restarts a task that died.
+"""The daemon's wiring: App builds every long-lived part before anything starts (parts: those built from
+the config alone, the chat bot among them), runs them on one loop and closes them in reverse order of
+start; the registry is the one place that imports the concrete watchers and notifiers; supervise restarts
+a task that died.
 
 May import: every room of bot/, watchers and notifiers (through the registry only).
 """

@@ -1,46 +1,58 @@
-"""Wiring: one asyncio loop runs the poll schedule, the outbox dispatcher and the Telegram bot."""
+"""Wiring: App builds every long-lived part before anything starts, then runs them on one asyncio loop (the
+poll schedule, the outbox dispatcher, the Telegram bot); ``stop`` closes what ``start`` started, in reverse.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import datetime
-from typing import Any
+from functools import partial
+from types import TracebackType
+from typing import Any, TypeVar
 
 from bot import clock as wall
+from bot.chatbot.connection import start_application, stop_application
+from bot.chatbot.ownership import x_lookup
 from bot.config.model import Config, format_duration
 from bot.daemon import registry
+from bot.daemon.parts import build_chatbot, subscriber_specs, telegram_pacer
 from bot.daemon.supervise import supervise
 from bot.delivery.dispatch import Dispatcher
-from bot.delivery.pacing import RetryPolicy, TelegramPacer
+from bot.delivery.pacing import RetryPolicy
 from bot.delivery.render import Renderer
 from bot.models import Message, NoticeKind
 from bot.polling.monitor import CycleReport, Monitor
 from bot.polling.ratelimit import SlidingWindow
 from bot.polling.scheduler import PollSchedule
 from bot.storage.accounts import Store, open_db
+from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error
-from bot.storage.outbox import Outbox, OutboxItem, SubscriberSpec
+from bot.storage.outbox import Outbox, OutboxItem
 
 log = logging.getLogger("presswatch.app")
+T = TypeVar("T")
+STOP_WAIT = 10.0  # seconds the dispatcher may take to finish what it is sending when the daemon stops
+
+__all__ = ["App", "subscriber_specs"]
 
 
-def subscriber_specs(config: Config) -> list[SubscriberSpec]:
-    """The config's subscribers and operators as store rows, keyed so restarts update them in place."""
-    specs = []
-    for sub in config.subscribers:
-        channel, address = ("email", sub.email) if sub.email else ("telegram", str(sub.telegram_chat))
-        specs.append(SubscriberSpec(
-            key=f"config:{sub.name}", name=sub.name, channel=channel, address=address or "",
-            countries=tuple(sub.countries), events=tuple(sub.events), tags=tuple(sub.tags)))
-    for op in config.operators:
-        channel, address = ("email", op.email) if op.email else ("telegram", str(op.telegram_chat))
-        specs.append(SubscriberSpec(
-            key=f"operator:{channel}:{address}", name=op.name or f"operator {address}", channel=channel,
-            address=address or "", operator=True))
-    return specs
+Exit = Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], Awaitable[bool]]
+
+
+def _logged(name: str) -> Exit:
+    """An exit for the stack, pushed just below a step: that step's failure is logged, the shutdown goes on."""
+    async def exit_(_type: type[BaseException] | None, exc: BaseException | None,
+                    _tb: TracebackType | None) -> bool:
+        if isinstance(exc, Exception):
+            log.error("stopping %s failed; going on with the shutdown", name, exc_info=exc)
+            return True
+        return False
+
+    return exit_
 
 
 class App:
@@ -56,19 +68,49 @@ class App:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.on_delivered = on_delivered
         self.on_cycle = on_cycle
-        self.db = open_db(config.database)
-        self.store = Store(self.db)
-        self.outbox = Outbox(self.db)
         self.cycles = 0
         self.last_report: CycleReport | None = None
         self._cycle_done = asyncio.Condition()
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[Any]] = []
-        self.telegram_app: Any = None
         self._current: asyncio.Task[Any] | None = None
+        self._stack = AsyncExitStack()  # what start started, closed in reverse order by stop
+        self.db = open_db(config.database)
+        try:
+            self._build(on_delivered)
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _build(self, on_delivered: Callable[[OutboxItem, Message], None] | None) -> None:
+        """Every long-lived part, each built once and handed to those that use it; nothing starts here."""
+        config = self.config
+        self.store, self.outbox, self.claims = Store(self.db), Outbox(self.db), ClaimBook(self.db)
         self.guard = StorageGuard(on_recovered=self._storage_recovered)
+        self.watcher = registry.build_watcher(config)
+        self.limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
+        self.pacer = telegram_pacer(config)
+        self.chatbot = build_chatbot(  # /verify looks handles up within the polls' X request budget
+            config, store=self.store, outbox=self.outbox, claims=self.claims,
+            lookup=x_lookup(self.watcher, self.limiter), pacer=self.pacer, clock=self.clock)
+        # Alerts to Telegram go through the chat bot's own Bot when there is one.
+        self.notifiers = registry.build_notifiers(config, self.chatbot.application.bot if self.chatbot else None)
+        delivery = config.delivery
+        self.dispatcher = Dispatcher(
+            self.store, self.outbox, Renderer(config.templates), self.notifiers, clock=self.clock,
+            retry=RetryPolicy(delivery.retry_initial, delivery.retry_max, delivery.give_up_after),
+            pacer=self.pacer, on_delivered=on_delivered, guard=self.guard,
+        )
+        self.monitor = Monitor(
+            self.store, self.outbox, self.watcher, self.limiter, confirmations=config.detection.confirmations,
+            poll_interval=config.x.poll_interval, clock=self.clock,
+            max_rate_wait=max(config.x.rate_limit.per, config.x.poll_interval),
+            on_recorded=lambda _ids: self.dispatcher.wake(), guard=self.guard,
+        )
+        self.schedule = PollSchedule(
+            self._cycle, interval=config.x.poll_interval, jitter=config.x.jitter_seconds, clock=self.clock,
+            extra=((self._check_stale, config.x.poll_interval),),
+        )
 
     def sync(self) -> None:
         """Make the store's config-sourced watchlist and subscribers match the config."""
@@ -96,51 +138,39 @@ class App:
         return False
 
     async def start(self, stop: asyncio.Event | None = None) -> None:
-        """Build and start every part; waits out a database that refuses writes (until ``stop``)."""
+        """Start every part, in order; waits out a database that refuses writes first (until ``stop``)."""
         if not await self._sync_when_writable(stop or asyncio.Event()):
             return
-        config = self.config
-        limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
-        self.monitor = Monitor(
-            self.store, registry.build_watcher(config), limiter,
-            confirmations=config.detection.confirmations, poll_interval=config.x.poll_interval,
-            clock=self.clock, max_rate_wait=max(config.x.rate_limit.per, config.x.poll_interval), guard=self.guard,
-        )
-        sender = await self._start_telegram()
-        rate = config.telegram.rate_limit if config.telegram else None
-        self.dispatcher = Dispatcher(
-            self.store, Renderer(config.templates), registry.build_notifiers(config, sender), clock=self.clock,
-            retry=RetryPolicy(config.delivery.retry_initial, config.delivery.retry_max,
-                              config.delivery.give_up_after),
-            pacer=TelegramPacer(rate.overall_per_second, rate.per_chat_per_second, rate.group_per_minute)
-            if rate else None,
-            on_delivered=self.on_delivered, guard=self.guard,
-        )
+        await self._enter("the X watcher", self.watcher)
+        for channel, notifier in self.notifiers.items():
+            await self._enter(f"the {channel} notifier", notifier)
+        if self.chatbot is not None:
+            application = self.chatbot.application
+            self._on_stop("Telegram", partial(stop_application, application))  # also after a partial start
+            await start_application(application, outbox=self.outbox, clock=self.clock)
         self._reenable_changed()
-        self.monitor.on_recorded = lambda _ids: self.dispatcher.wake()
-        self._tasks.append(asyncio.create_task(
+        dispatcher = asyncio.create_task(
             supervise("dispatcher", lambda: self.dispatcher.run(self._stop), self._stop, on_restart=self._restarted),
-            name="dispatcher"))
-        self.schedule = PollSchedule(
-            self._cycle, interval=config.x.poll_interval, jitter=config.x.jitter_seconds, clock=self.clock,
-            extra=((self._check_stale, config.x.poll_interval),),
-        )
+            name="dispatcher")
+        self._on_stop("the dispatcher", partial(self._finish, dispatcher))
+        self._on_stop("the poll cycle", self._stop_cycle)
         self.schedule.start()
-        log.info("presswatch running: polling every %s", format_duration(config.x.poll_interval))
+        self._on_stop("the schedule", self._stop_schedule)
+        log.info("presswatch running: polling every %s", format_duration(self.config.x.poll_interval))
 
-    async def _start_telegram(self) -> Any:
-        """Start the Telegram bot's command handling when configured; return the bot to send with."""
-        telegram = self.config.telegram
-        if telegram is None or not telegram.commands:
-            return None
-        from bot.chatbot.shell import start_application
+    async def _enter(self, name: str, part: AbstractAsyncContextManager[T]) -> T:
+        """Enter ``part`` on the stack: stop exits it after everything entered later."""
+        self._stack.push_async_exit(_logged(name))
+        return await self._stack.enter_async_context(part)
 
-        self.telegram_app = await start_application(self)
-        return self.telegram_app.bot if self.telegram_app else None
+    def _on_stop(self, name: str, close: Callable[[], Awaitable[object]]) -> None:
+        """At stop, ``close()`` runs before whatever was registered earlier; a failure is logged, not raised."""
+        self._stack.push_async_exit(_logged(name))
+        self._stack.push_async_callback(close)
 
     def _reenable_changed(self) -> None:
         """Subscribers a delivery failure disabled under another channel configuration get another try."""
-        fingerprints = {channel: n.fingerprint for channel, n in self.dispatcher.notifiers.items()}
+        fingerprints = {channel: n.fingerprint for channel, n in self.notifiers.items()}
         for sub in self.outbox.reenable_changed(fingerprints):
             log.info("subscriber %s enabled again: the %s configuration changed since it was disabled",
                      sub.name, sub.channel)
@@ -197,31 +227,29 @@ class App:
         return True
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
-        await self.start(stop)
+        """Start, run until ``stop`` is set, stop; what a failed start had started is closed too."""
         try:
+            await self.start(stop)
             await stop.wait()
         finally:
             await self.stop()
 
     async def stop(self) -> None:
-        """Stop polling, let the dispatcher finish what it is sending, close everything; never raises."""
+        """Stop polling, let the dispatcher finish what it is sending, close what ``start`` started in reverse
+        order, then the database; never raises."""
         self._stop.set()
-        steps = [("the schedule", self._stop_schedule), ("the poll cycle", self._stop_cycle),
-                 ("Telegram", self._stop_telegram), ("the dispatcher", self._stop_tasks),
-                 ("the X watcher", self._close_watcher), ("the notifiers", self._close_notifiers)]
-        for name, step in steps:
-            try:
-                await step()
-            except Exception:
-                log.exception("stopping %s failed; going on with the shutdown", name)
         try:
-            self.db.close()
+            await self._stack.aclose()
         except Exception:
-            log.exception("closing the database failed")
+            log.exception("stopping failed; going on with the shutdown")
+        finally:
+            try:
+                self.db.close()
+            except Exception:
+                log.exception("closing the database failed")
 
     async def _stop_schedule(self) -> None:
-        if hasattr(self, "schedule"):
-            self.schedule.shutdown()
+        self.schedule.shutdown()
 
     async def _stop_cycle(self) -> None:
         if self._current is not None:
@@ -232,26 +260,12 @@ class App:
             except (asyncio.CancelledError, Exception):
                 pass
 
-    async def _stop_telegram(self) -> None:
-        if self.telegram_app is not None:
-            from bot.chatbot.shell import stop_application
-
-            await stop_application(self.telegram_app)
-
-    async def _stop_tasks(self) -> None:
-        for task in self._tasks:
-            try:
-                await asyncio.wait_for(task, 10)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
-            except Exception:
-                log.exception("the %s ended on an error", task.get_name())
-
-    async def _close_watcher(self) -> None:
-        if hasattr(self, "monitor"):
-            await self.monitor.watcher.aclose()
-
-    async def _close_notifiers(self) -> None:
-        if hasattr(self, "dispatcher"):
-            for notifier in self.dispatcher.notifiers.values():
-                await notifier.aclose()
+    @staticmethod
+    async def _finish(task: asyncio.Task[None]) -> None:
+        """Wait for a task that ``_stop`` ends; cancel it past STOP_WAIT (its rows are sent again at start)."""
+        try:
+            await asyncio.wait_for(task, STOP_WAIT)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
+        except Exception:
+            log.exception("the %s ended on an error", task.get_name())

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from bot.config.model import Config
 from notifiers.base import Notifier
 from notifiers.email import EmailNotifier
-from notifiers.telegram import TelegramNotifier, build_bot
+from notifiers.telegram import MessageSender, TelegramNotifier, build_bot
 from watchers.base import Watcher
 from watchers.x import XWatcher
 
@@ -17,14 +16,14 @@ def _x(config: Config) -> Watcher:
     return XWatcher.connect(config.x.bearer_token.get_secret_value(), config.x.api_base_url, config.x.timeout)
 
 
-def _telegram(config: Config, sender: Any) -> Notifier:
+def _telegram(config: Config, sender: MessageSender | None) -> Notifier:
     assert config.telegram is not None
     if sender is None:
         sender = build_bot(config.telegram.bot_token.get_secret_value(), config.telegram.api_base_url)
     return TelegramNotifier(sender)
 
 
-def _email(config: Config, _sender: Any) -> Notifier:
+def _email(config: Config, _sender: MessageSender | None) -> Notifier:
     assert config.email is not None
     email = config.email
     return EmailNotifier(
@@ -39,14 +38,14 @@ def _email(config: Config, _sender: Any) -> Notifier:
 
 
 WATCHERS: dict[str, Callable[[Config], Watcher]] = {"x": _x}
-NOTIFIERS: dict[str, Callable[[Config, Any], Notifier]] = {"telegram": _telegram, "email": _email}
+NOTIFIERS: dict[str, Callable[[Config, MessageSender | None], Notifier]] = {"telegram": _telegram, "email": _email}
 
 
 def build_watcher(config: Config, platform: str = "x") -> Watcher:
     return WATCHERS[platform](config)
 
 
-def build_notifiers(config: Config, telegram_sender: Any = None) -> dict[str, Notifier]:
+def build_notifiers(config: Config, telegram_sender: MessageSender | None = None) -> dict[str, Notifier]:
     """One notifier per configured channel; ``telegram_sender`` is the PTB bot to share, if any."""
     built: dict[str, Notifier] = {}
     if config.telegram is not None:

@@ -34,11 +34,16 @@ __all__ = ["DIGEST_MAX", "Dispatcher", "RetryPolicy", "TelegramPacer"]
 
 
 class Dispatcher:
-    """Delivers outbox rows through the notifiers; never drops one silently."""
+    """Delivers outbox rows through the notifiers; never drops one silently.
+
+    It closes a notifier after each burst (``aclose``), never for good: whoever built the notifiers closes
+    them when the daemon stops.
+    """
 
     def __init__(
         self,
         store: Store,
+        outbox: Outbox,
         renderer: Renderer,
         notifiers: dict[str, Notifier],
         *,
@@ -50,7 +55,7 @@ class Dispatcher:
         guard: StorageGuard | None = None,
     ) -> None:
         self.store = store
-        self.outbox = Outbox(store.db)
+        self.outbox = outbox
         self.renderer = renderer
         self.notifiers = notifiers
         self.clock = clock

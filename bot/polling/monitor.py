@@ -43,6 +43,7 @@ class Monitor:
     def __init__(
         self,
         store: Store,
+        outbox: Outbox,
         watcher: Watcher,
         limiter: SlidingWindow,
         *,
@@ -55,7 +56,7 @@ class Monitor:
         guard: StorageGuard | None = None,
     ) -> None:
         self.store = store
-        self.outbox = Outbox(store.db)
+        self.outbox = outbox
         self.watcher = watcher
         self.limiter = limiter
         self.confirmations = confirmations

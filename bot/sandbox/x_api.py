@@ -419,6 +419,12 @@ class XSandbox:
         with self._cond:
             return self._held
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections the sandbox holds open (keep-alive included)."""
+        with self._cond:
+            return len(self._conns)
+
     def wait_for_requests(self, n: int, timeout: float) -> bool:
         """Block until at least ``n`` API requests have been answered (or dropped); False on timeout."""
         with self._cond:

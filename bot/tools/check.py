@@ -85,13 +85,12 @@ async def check_accounts(config: Config, handles: Sequence[str], progress: Conso
         distinct.setdefault(handle.casefold(), handle)
     targets = list(distinct.values())
     ids = known_ids(config.database, targets)
-    watcher = registry.build_watcher(config)
     limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
     by_id = [h for h in targets if h.casefold() in ids]
     by_handle = [h for h in targets if h.casefold() not in ids]
     found: dict[str, dict[str, Any]] = {}
     bar = Progress(console=progress, transient=True, disable=progress is None or len(targets) < PROGRESS_FROM)
-    try:
+    async with registry.build_watcher(config) as watcher:
         with bar:
             task = bar.add_task("Looking accounts up", total=len(targets))
             for chunk, key in _chunks(by_id, by_handle, watcher.batch_size):
@@ -102,8 +101,6 @@ async def check_accounts(config: Config, handles: Sequence[str], progress: Conso
                     request = ids[handle.casefold()] if key == "ids" else handle.casefold()
                     found[handle.casefold()] = _row(handle, observations.get(request), error)
                 bar.advance(task, len(chunk))
-    finally:
-        await watcher.aclose()
     return [found[h.casefold()] for h in targets]
 
 
