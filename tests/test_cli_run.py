@@ -108,7 +108,9 @@ def test_a_second_ctrl_c_while_stopping_exits_0_at_once(x_sandbox: XSandbox, con
         proc(daemon).send_signal(signal.SIGINT)
         assert proc(daemon).wait(WAIT) == 0, daemon.output()
         assert x.held == 1  # it did not wait for the request
-    x.resume()
+    counted = x.request_count
+    x.resume()  # the held request is answered to no one, and only then counted: wait for it, or the
+    assert x.wait_for_requests(counted + 1, WAIT)  # next daemon's first poll would seem to have come
     log = daemon.output()
     assert "SIGINT: stopping now; messages in flight will be sent again at the next start" in log
     assert "Traceback" not in log
