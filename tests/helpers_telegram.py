@@ -1,8 +1,7 @@
-"""Helpers for the Telegram bot's end-to-end tests: a movable clock, a config for the sandboxes, a harness."""
+"""Helpers for the Telegram bot's end-to-end tests: a config for the sandboxes, and a harness on a movable clock."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,25 +10,16 @@ from bot.config.model import load_config
 from bot.daemon.app import App
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
+from tests.helpers_core import Clock
 
 ADMIN = 11
 WAIT = 15.0
 
 
-class ShiftClock:
-    """The wall clock plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return wall.now() + self.offset
-
-
 class Harness:
     """A running App with both sandboxes, and helpers that talk to it as Telegram users."""
 
-    def __init__(self, app: App, x: XSandbox, tg: TelegramSandbox, clock: ShiftClock) -> None:
+    def __init__(self, app: App, x: XSandbox, tg: TelegramSandbox, clock: Clock) -> None:
         self.app, self.x, self.tg, self.clock = app, x, tg, clock
 
     def texts(self, chat_id: int) -> list[str]:
@@ -80,7 +70,7 @@ watchlist:
 async def launch(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, token: str | None = None,
                  **options: Any) -> Harness:
     """Start an App on a config written for the sandboxes (``token``: the bot token it is given)."""
-    clock = ShiftClock()
+    clock = Clock(wall.now())  # APScheduler plans the first poll at the App's now: it must be today
     config = load_config(write_config(tmp_path, x, tg, **options),
                          {"X_BEARER_TOKEN": x.bearer_token, "TELEGRAM_BOT_TOKEN": token or tg.token})
     app = App(config, clock=clock)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import clock as wall
 from bot.models import NoticeKind
 from bot.polling.monitor import X_CONDITION, CycleReport, Monitor
 from bot.polling.ratelimit import SlidingWindow
@@ -19,7 +18,7 @@ from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Store, open_db
 from bot.storage.guard import StorageGuard
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import Clock, FakeMonotonic
+from tests.helpers_core import T0, Clock, FakeMonotonic
 from watchers.x import XWatcher
 
 TOKEN = "monitor-faults-token"
@@ -27,8 +26,8 @@ INTERVAL = 60.0
 
 
 @pytest.fixture
-def sb() -> Iterator[XSandbox]:
-    with XSandbox(TOKEN) as sandbox:
+def sb(clock: Clock) -> Iterator[XSandbox]:
+    with XSandbox(TOKEN, clock=clock.unix) as sandbox:  # X stamps its rate-limit resets on the test's clock
         yield sandbox
 
 
@@ -54,7 +53,7 @@ def store(path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(wall.now().replace(microsecond=0))  # the sandbox stamps rate-limit resets in real time
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ def backoff() -> FakeMonotonic:
 @pytest.fixture
 def monitor(store: Store, watcher: XWatcher, clock: Clock, backoff: FakeMonotonic) -> Monitor:
     pace = FakeMonotonic()
-    limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
+    limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, unix=clock.unix, sleep=pace.sleep)
     guard = StorageGuard(initial=1, maximum=1, monotonic=backoff.monotonic)
     return Monitor(store, watcher, limiter, confirmations=2, poll_interval=INTERVAL, clock=clock, guard=guard)
 

@@ -100,7 +100,8 @@ class App:
         if not await self._sync_when_writable(stop or asyncio.Event()):
             return
         config = self.config
-        limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
+        limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per,
+                                unix=lambda: self.clock().timestamp())  # X's resets, on the App's clock
         self.monitor = Monitor(
             self.store, registry.build_watcher(config), limiter,
             confirmations=config.detection.confirmations, poll_interval=config.x.poll_interval,

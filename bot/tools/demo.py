@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bot import clock
 from bot.cli import logs
 from bot.config.model import load_config
 from bot.models import Message
@@ -100,17 +100,18 @@ def _steps() -> list[Step]:
 class Demo:
     """Runs the App in-process against the three sandboxes and narrates what happens."""
 
-    def __init__(self, out: Console, interval: float) -> None:
+    def __init__(self, out: Console, interval: float, *, monotonic: Callable[[], float] = clock.monotonic) -> None:
         self.out = out
         self.interval = interval
-        self.started = time.monotonic()
+        self._monotonic = monotonic  # the narration's stamps and the drain's bound
+        self.started = monotonic()
         self.transitions: Counter[str] = Counter()
         self.delivered: Counter[str] = Counter()
         self.operator_alerts = 0
         self._delivered_event = asyncio.Event()
 
     def stamp(self) -> str:
-        return f"[dim]{time.monotonic() - self.started:5.1f}s[/]"
+        return f"[dim]{self._monotonic() - self.started:5.1f}s[/]"
 
     def on_cycle(self, report: CycleReport) -> None:
         if report.errors:
@@ -203,8 +204,8 @@ class Demo:
 
     async def _drain(self, app: object, timeout: float = 30) -> None:
         """Wait until nothing is queued or in flight in the outbox."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = self._monotonic() + timeout
+        while self._monotonic() < deadline:
             depth = app.outbox.depth()  # type: ignore[attr-defined]
             if not depth.get("pending") and not depth.get("sending"):
                 return
