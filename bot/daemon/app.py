@@ -23,6 +23,7 @@ from bot.polling.scheduler import PollSchedule
 from bot.storage.accounts import Store, open_db
 from bot.storage.guard import StorageGuard, is_storage_error
 from bot.storage.outbox import Outbox, OutboxItem, SubscriberSpec
+from bot.text import iso
 
 log = logging.getLogger("presswatch.app")
 
@@ -165,7 +166,7 @@ class App:
         minutes = max(1, round((until - since).total_seconds() / 60))
         self.outbox.notify_operators(
             NoticeKind.STORAGE, f"The database refused writes for about {minutes} min",
-            f"From {wall.iso(since)} to {wall.iso(until)}: {cause}. presswatch kept every queued alert and "
+            f"From {iso(since)} to {iso(until)}: {cause}. presswatch kept every queued alert and "
             "retried; polls of that time were not recorded (the accounts were read again after).", until)
 
     async def _cycle(self, now: datetime) -> CycleReport | None:
