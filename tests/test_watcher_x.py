@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ import tweepy
 
 from bot.models import Availability, Observation
 from bot.sandbox.x_api import XSandbox
+from tests.helpers_echo import EchoServer
 from watchers.base import AppAuthError, RateInfo, RateLimited, TransientError, WatcherError
 from watchers.x import USER_FIELDS, XWatcher, parse_users
 
@@ -277,3 +278,19 @@ async def test_a_failed_request_keeps_its_cause_in_a_few_words(sb: XSandbox, wat
     with pytest.raises(TransientError) as raised:
         await watcher.lookup_ids([str(n) for n in range(1, 101)])
     assert str(raised.value) == words
+
+
+async def test_an_answer_that_quotes_our_credentials_has_them_redacted() -> None:
+    """A proxy in front of X that names the Authorization header it refused: the title is kept, the token not."""
+    def refuse(path: str, headers: Mapping[str, str]) -> tuple[int, str, bytes]:
+        body = {"title": f"upstream refused {headers.get('Authorization')}", "status": 503}
+        return 503, "application/problem+json", json.dumps(body).encode()
+
+    with EchoServer(refuse) as proxy:
+        w = XWatcher.connect(TOKEN, api_base_url=proxy.base_url, timeout=0.5)
+        try:
+            with pytest.raises(TransientError) as raised:
+                await w.lookup_ids(["1"])
+        finally:
+            await w.aclose()
+    assert str(raised.value) == "X API answered HTTP 503 (upstream refused Bearer [redacted])"
