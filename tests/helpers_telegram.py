@@ -8,6 +8,8 @@ from typing import Any
 from bot import clock as wall
 from bot.config.model import load_config
 from bot.daemon.app import App
+from bot.sandbox.configs import sandbox_config
+from bot.sandbox.configs import write_config as sandbox_write
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
 from tests.helpers_core import Clock
@@ -41,30 +43,15 @@ class Harness:
         assert await self.app.wait_cycles(self.app.cycles + 2, WAIT)
 
 
-def write_config(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, mode: str = "verify",
-                 poll: str = "0.3", more: str = "") -> Path:
-    """config.yaml for the sandboxes; ``more`` is YAML appended at the top level (subscribers, operators...)."""
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""\
-version: 1
-database: presswatch.db
-x:
-  bearer_token: ${{X_BEARER_TOKEN}}
-  api_base_url: {x.base_url}
-  poll_interval: {poll}
-detection:
-  confirmations: 1
-telegram:
-  bot_token: ${{TELEGRAM_BOT_TOKEN}}
-  api_base_url: {tg.base_url}
-  admins: [{ADMIN}]
-  self_service: {mode}
-  rate_limit: {{per_chat_per_second: 100, group_per_minute: 6000}}
-watchlist:
-  - handle: ConfigDesk
-    tags: [media]
-""" + more)
-    return path
+def write_config(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, mode: str = "verify", poll: str = "0.3",
+                 smtp_port: int | None = None, **sections: Any) -> Path:
+    """config.yaml for the sandboxes, commands on; ``sections`` are top-level keys (subscribers, operators...)."""
+    return sandbox_write(tmp_path, sandbox_config(
+        x_url=x.base_url, watchlist=[{"handle": "ConfigDesk", "tags": ["media"]}], tg_url=tg.base_url,
+        smtp_port=smtp_port, poll_interval=poll, detection={"confirmations": 1},
+        telegram={"admins": [ADMIN], "self_service": mode,
+                  "rate_limit": {"per_chat_per_second": 100, "group_per_minute": 6000}},
+        **sections))
 
 
 async def launch(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, token: str | None = None,

@@ -178,12 +178,7 @@ async def test_unknown_commands_and_junk_get_a_short_usage_reply(start: Start) -
 
 
 async def test_settings_tells_the_configs_route_and_bad_numbers_get_usage(start: Start) -> None:
-    h = await start(poll="1h", more=f"""\
-subscribers:
-  - name: Press desk
-    telegram_chat: {GROUP}
-    countries: [TR]
-""")
+    h = await start(poll="1h", subscribers=[{"name": "Press desk", "telegram_chat": GROUP, "countries": ["TR"]}])
     h.tg.add_chat(GROUP, "supergroup", title="Desk", admins=[GROUP_ADMIN])
     settings = await h.say(GROUP, "/settings", user=GROUP_MEMBER, chat_type="supergroup")
     assert "The operator's config sends alerts here (Press desk)" in settings and "not subscribed" not in settings
