@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from bot.models import EventKind, NoticeKind
 from bot.polling.batches import latest_rate
 from bot.polling.monitor import STALE_FLOOR, X_CONDITION, CycleReport, Monitor
 from bot.polling.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
-from bot.storage.accounts import Store, open_db
+from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import ACTIVE, SUSPENDED, T0, Clock, FakeMonotonic
+from tests.helpers_core import ACTIVE, SUSPENDED, Clock, FakeMonotonic
 from watchers.base import RateInfo
 from watchers.x import XWatcher
 
@@ -37,15 +37,8 @@ async def watcher(sb: XSandbox) -> AsyncIterator[XWatcher]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    db = open_db(tmp_path / "pw.db")
-    yield Store(db)
-    db.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
+def db(file_db: Database) -> Database:
+    return file_db  # on disk, as the daemon's
 
 
 @pytest.fixture

@@ -10,15 +10,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from bot.models import NoticeKind
 from bot.polling.monitor import X_CONDITION, CycleReport, Monitor
 from bot.polling.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
-from bot.storage.accounts import Store, open_db
+from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import T0, Clock, FakeMonotonic
+from tests.helpers_core import Clock, FakeMonotonic
 from watchers.x import XWatcher
 
 TOKEN = "monitor-faults-token"
@@ -39,21 +40,10 @@ async def watcher(sb: XSandbox) -> AsyncIterator[XWatcher]:
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "pw.db"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    db = open_db(path)
-    db.execute("PRAGMA busy_timeout = 20")
-    yield Store(db)
-    db.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
+def db(file_db: Database) -> Database:
+    """In a file, so that another connection can lock it."""
+    file_db.execute("PRAGMA busy_timeout = 20")  # a lock outlives this at once: no 5 s wait
+    return file_db
 
 
 @pytest.fixture
@@ -102,11 +92,11 @@ async def test_one_x_outage_is_one_notice_and_one_recovery_whatever_checks_it(
 
 
 async def test_a_database_that_refuses_writes_skips_polls_and_cries_no_wolf_about_x(
-        sb: XSandbox, store: Store, clock: Clock, monitor: Monitor, path: Path, backoff: FakeMonotonic) -> None:
+        sb: XSandbox, store: Store, clock: Clock, monitor: Monitor, db_path: Path, backoff: FakeMonotonic) -> None:
     """Once, a refused write ended the cycle with a traceback; polls went on blind; now they wait it out."""
     setup(store, sb, clock)
     assert (await cycle(monitor, clock)).ok == 1
-    lock = sqlite3.connect(path, isolation_level=None)
+    lock = sqlite3.connect(db_path, isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     sb.suspend("alice")
     refused = await cycle(monitor, clock)
