@@ -17,12 +17,3 @@ def monotonic() -> float:
 
 def unix() -> float:
     return time.time()
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with a Z, to the second."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

@@ -1,9 +1,10 @@
-"""Frozen values that cross module boundaries: states, observations, transitions, alerts."""
+"""Frozen values that cross module boundaries: states, observations, transitions, alerts, secrets."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -202,3 +203,39 @@ class Notice:
     summary: str
     detail: str
     at: datetime
+
+
+REDACTED = "[redacted]"
+SECRET_MIN = 4  # shorter values reveal nothing and would mangle every message they occur in
+# A Telegram bot token wherever it shows (httpx quotes request URLs: .../bot123456:AAE.../sendMessage),
+# known to us or not: after "bot" any id, elsewhere an id of 5 digits or more.
+_BOT_TOKEN = re.compile(r"(?:(?<=bot)\d+|\d{5,}):[A-Za-z0-9_-]{20,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """The secret values in use, and the one way to take them out of a text: each becomes ``[redacted]``.
+
+    Values under 4 characters are left alone; a longer value is replaced before a shorter one (one may
+    contain another); anything shaped like a Telegram bot token goes too, known or not.
+    """
+
+    values: tuple[str, ...] = field(default=(), repr=False)  # never printed, not even in a traceback
+
+    def __post_init__(self) -> None:
+        kept = {value for value in self.values if value and len(value) >= SECRET_MIN}
+        object.__setattr__(self, "values", tuple(sorted(kept, key=lambda value: (-len(value), value))))
+
+    @classmethod
+    def of(cls, values: Iterable[str | None]) -> Secrets:
+        """The values given, None and empty ones skipped (a section not configured has no secret)."""
+        return cls(tuple(value for value in values if value))
+
+    def __add__(self, other: Secrets) -> Secrets:
+        return Secrets((*self.values, *other.values))
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret, and every Telegram bot token, replaced by ``[redacted]``."""
+        for value in self.values:
+            text = text.replace(value, REDACTED)
+        return _BOT_TOKEN.sub(REDACTED, text)

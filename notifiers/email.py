@@ -21,7 +21,7 @@ from aiosmtplib import (
     SMTPServerDisconnected,
 )
 
-from bot.models import Message
+from bot.models import Message, Secrets
 from notifiers.base import ConfigRefused, Notifier, NotifyError, Permanent, Unreached
 
 SECURITIES = ("starttls", "tls", "none")
@@ -85,6 +85,7 @@ class EmailNotifier(Notifier):
             raise ValueError(f"security must be one of {SECURITIES}, not {security!r}")
         self.host, self.port, self.security = host, port, security
         self._username, self._password = username, password
+        self._secrets = Secrets.of([password])
         self._sender = sender
         self._timeout = timeout
         self._tls_context = tls_context
@@ -177,13 +178,13 @@ class EmailNotifier(Notifier):
         # username or password in our config, the same for every subscriber.
         if isinstance(error, _LoginFailed):
             return ConfigRefused(
-                f"SMTP server {server} refused the login of {self._username!r} ({self._scrub(str(error))}):"
+                f"SMTP server {server} refused the login of {self._username!r} ({self._secrets.scrub(str(error))}):"
                 " check email.username, email.password and email.security", condition="smtp_login")
         # RFC 5321 4.2.1, a 5yz to MAIL FROM ("553 Requested action not taken: mailbox name not allowed",
         # "550 Requested action not taken: mailbox unavailable"): the server refuses our email.from.
         if isinstance(error, SMTPSenderRefused) and 500 <= error.code < 600:
             return ConfigRefused(f"SMTP server {server} refused the sender {self._sender!r}: {error.code} "
-                                 f"{self._scrub(error.message)}: check email.from", condition="email_from")
+                                 f"{self._secrets.scrub(error.message)}: check email.from", condition="email_from")
         if isinstance(error, SMTPRecipientsRefused) and error.recipients:
             error = error.recipients[0]
         if isinstance(error, SMTPResponseException):
@@ -193,12 +194,9 @@ class EmailNotifier(Notifier):
             # ("Transient Negative Completion reply": "the action may be requested again") is retried.
             rejects_subscriber = isinstance(error, SMTPRecipientRefused | SMTPDataError)
             kind = Permanent if rejects_subscriber and 500 <= error.code < 600 else NotifyError
-            return kind(f"{where}: {error.code} {self._scrub(error.message)}")
+            return kind(f"{where}: {error.code} {self._secrets.scrub(error.message)}")
         if isinstance(error, TimeoutError):
             return NotifyError(f"{where}: SMTP server {server} timed out")
         if isinstance(error, ConnectionRefusedError | SMTPConnectError):
-            return Unreached(f"{where}: SMTP server {server} not reachable ({self._scrub(str(error))})")
-        return NotifyError(f"{where}: SMTP server {server}: {type(error).__name__}: {self._scrub(str(error))}")
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._password, "***") if self._password else text
+            return Unreached(f"{where}: SMTP server {server} not reachable ({self._secrets.scrub(str(error))})")
+        return NotifyError(f"{where}: SMTP server {server}: {type(error).__name__}: {self._secrets.scrub(str(error))}")

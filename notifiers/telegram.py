@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import warnings
 from datetime import timedelta
 from typing import Protocol
@@ -24,7 +23,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.models import Message
+from bot.models import Message, Secrets
 from notifiers.base import ConfigRefused, Moved, Notifier, NotifyError, Permanent, RetryLater, Unreached
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -38,7 +37,6 @@ PERMANENT_FORBIDDEN = ("blocked", "kicked", "deactivated", "not a member", "can'
 PERMANENT_BAD_REQUEST = ("chat not found",)
 # httpx failures before the request left us: Telegram never saw it, so it counts against no limit.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -83,6 +81,8 @@ class TelegramNotifier(Notifier):
         self._owns_sender = owns_sender
         token = getattr(sender, "token", "")
         self.fingerprint = hashlib.sha256(f"telegram {token}".encode()).hexdigest()[:16]
+        # httpx errors can quote the request URL, which holds the token.
+        self._secrets = Secrets.of([token if isinstance(token, str) else None])
 
     async def send(self, address: str, message: Message) -> None:
         """Send ``message.telegram_html`` to chat ``address`` (an integer id, or "@channel")."""
@@ -113,7 +113,7 @@ class TelegramNotifier(Notifier):
 
     def _translate(self, address: str, error: TelegramError) -> NotifyError:
         """The delivery decision for a PTB error (BadRequest and TimedOut are NetworkErrors: test them first)."""
-        reason = self._scrub(str(error))
+        reason = self._secrets.scrub(str(error))
         where = f"telegram chat {address}"
         # ResponseParameters: "migrate_to_chat_id: The group has been migrated to a supergroup with the
         # specified identifier" (PTB raises ChatMigrated); "retry_after: In case of exceeding flood control,
@@ -141,10 +141,3 @@ class TelegramNotifier(Notifier):
         if isinstance(error, NetworkError):
             return NotifyError(f"{where}: network error ({reason})")
         return NotifyError(f"{where}: {type(error).__name__}: {reason}")
-
-    def _scrub(self, text: str) -> str:
-        # httpx errors can quote the request URL, which holds the token.
-        token = getattr(self._sender, "token", None)
-        if isinstance(token, str) and token:
-            text = text.replace(token, "<token>")
-        return _TOKEN.sub("<token>", text)

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bot.sandbox.configs import FAST_DELIVERY, FAST_X, sandbox_config
+from bot.sandbox.configs import write_config as sandbox_write
 
 WAIT = 30  # seconds: a bound on every wait, never a sleep
 X_TOKEN = "sandbox-token"
@@ -31,28 +32,14 @@ def write_config(
     poll_interval: float = 0.3,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write config.yaml for the sandboxes; secrets stay ${VAR} references, as operators write them."""
-    config: dict[str, Any] = {
-        "version": 1,
-        "database": "presswatch.db",
-        "x": {"bearer_token": "${X_BEARER_TOKEN}", "api_base_url": x_url, "poll_interval": poll_interval,
-              "jitter": 0.01, "timeout": 1},
-        "detection": {"confirmations": 2},
-        "delivery": {"retry_initial": 0.2, "retry_max": 1},
-        "watchlist": watchlist,
-        "subscribers": list(subscribers),
-        "operators": list(operators),
-    }
-    if tg_url:
-        config["telegram"] = {"bot_token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": tg_url, "commands": False}
-    if smtp_port:
-        config["email"] = {"host": "127.0.0.1", "port": smtp_port, "security": "none",
-                           "from": "presswatch <alerts@presswatch.test>"}
+    """config.yaml for the sandboxes in compressed time; ``extra`` merges into (or adds) top-level sections."""
+    config = sandbox_config(
+        x_url=x_url, watchlist=watchlist, tg_url=tg_url, smtp_port=smtp_port, poll_interval=poll_interval,
+        x=FAST_X, telegram={"commands": False}, detection={"confirmations": 2}, delivery=dict(FAST_DELIVERY),
+        subscribers=list(subscribers), operators=list(operators))
     for key, value in (extra or {}).items():
         config[key] = config.get(key, {}) | value if isinstance(value, dict) else value
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+    return sandbox_write(folder, config)
 
 
 def env() -> dict[str, str]:

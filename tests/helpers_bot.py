@@ -1,4 +1,4 @@
-"""The bot's core without PTB, as test helpers: a clock, a fake of our X lookup seam, and the core itself."""
+"""The bot's core without PTB, as test helpers: a fake of our X lookup seam, and the core itself on a test clock."""
 
 from __future__ import annotations
 
@@ -15,19 +15,12 @@ from bot.models import Availability, Observation
 from bot.storage.accounts import Store, open_db
 from bot.storage.claims import CODE_PREFIX, ClaimBook
 from bot.storage.outbox import Outbox
+from tests.helpers_core import Clock
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = link_secret("123456:sandbox")
 ADMIN, JOURNALIST, OTHER = 1, 500, 501
 GROUP = -100200
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class FakeX:
@@ -58,7 +51,7 @@ class Bot:
     def __init__(self, mode: str = "verify") -> None:
         self.db = open_db(None)
         self.store, self.outbox = Store(self.db), Outbox(self.db)
-        self.clock, self.x = Clock(), FakeX()
+        self.clock, self.x = Clock(T0), FakeX()
         self.service = SelfService(self.store, self.outbox, ClaimBook(self.db), admins=[ADMIN], mode=mode,
                                    secret=SECRET, lookup=self.x, clock=self.clock)
 

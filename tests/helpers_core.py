@@ -73,6 +73,10 @@ class Clock:
         self.now += timedelta(seconds=seconds)
         return self.now
 
+    def unix(self) -> float:
+        """The same moment as Unix seconds: for the X sandbox's resets and a window's ``unix`` clock."""
+        return self.now.timestamp()
+
 
 class FakeMonotonic:
     """A monotonic clock with an async sleep that advances it instantly, recording each wait."""

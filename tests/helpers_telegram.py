@@ -1,35 +1,27 @@
-"""Helpers for the Telegram bot's end-to-end tests: a movable clock, a config for the sandboxes, a harness."""
+"""Helpers for the Telegram bot's end-to-end tests: a config for the sandboxes, and a harness on a movable clock."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot import clock as wall
 from bot.config.model import load_config
 from bot.daemon.app import App
+from bot.sandbox.configs import sandbox_config
+from bot.sandbox.configs import write_config as sandbox_write
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
+from tests.helpers_core import Clock
 
 ADMIN = 11
 WAIT = 15.0
 
 
-class ShiftClock:
-    """The wall clock plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return wall.now() + self.offset
-
-
 class Harness:
     """A running App with both sandboxes, and helpers that talk to it as Telegram users."""
 
-    def __init__(self, app: App, x: XSandbox, tg: TelegramSandbox, clock: ShiftClock) -> None:
+    def __init__(self, app: App, x: XSandbox, tg: TelegramSandbox, clock: Clock) -> None:
         self.app, self.x, self.tg, self.clock = app, x, tg, clock
 
     def texts(self, chat_id: int) -> list[str]:
@@ -51,36 +43,21 @@ class Harness:
         assert await self.app.wait_cycles(self.app.cycles + 2, WAIT)
 
 
-def write_config(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, mode: str = "verify",
-                 poll: str = "0.3", more: str = "") -> Path:
-    """config.yaml for the sandboxes; ``more`` is YAML appended at the top level (subscribers, operators...)."""
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""\
-version: 1
-database: presswatch.db
-x:
-  bearer_token: ${{X_BEARER_TOKEN}}
-  api_base_url: {x.base_url}
-  poll_interval: {poll}
-detection:
-  confirmations: 1
-telegram:
-  bot_token: ${{TELEGRAM_BOT_TOKEN}}
-  api_base_url: {tg.base_url}
-  admins: [{ADMIN}]
-  self_service: {mode}
-  rate_limit: {{per_chat_per_second: 100, group_per_minute: 6000}}
-watchlist:
-  - handle: ConfigDesk
-    tags: [media]
-""" + more)
-    return path
+def write_config(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, mode: str = "verify", poll: str = "0.3",
+                 smtp_port: int | None = None, **sections: Any) -> Path:
+    """config.yaml for the sandboxes, commands on; ``sections`` are top-level keys (subscribers, operators...)."""
+    return sandbox_write(tmp_path, sandbox_config(
+        x_url=x.base_url, watchlist=[{"handle": "ConfigDesk", "tags": ["media"]}], tg_url=tg.base_url,
+        smtp_port=smtp_port, poll_interval=poll, detection={"confirmations": 1},
+        telegram={"admins": [ADMIN], "self_service": mode,
+                  "rate_limit": {"per_chat_per_second": 100, "group_per_minute": 6000}},
+        **sections))
 
 
 async def launch(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, token: str | None = None,
                  **options: Any) -> Harness:
     """Start an App on a config written for the sandboxes (``token``: the bot token it is given)."""
-    clock = ShiftClock()
+    clock = Clock(wall.now())  # APScheduler plans the first poll at the App's now: it must be today
     config = load_config(write_config(tmp_path, x, tg, **options),
                          {"X_BEARER_TOKEN": x.bearer_token, "TELEGRAM_BOT_TOKEN": token or tg.token})
     app = App(config, clock=clock)

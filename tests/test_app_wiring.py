@@ -22,7 +22,7 @@ from tests.helpers_telegram import WAIT, Harness, launch, write_config
 pytestmark = pytest.mark.timeout(60)
 
 OPERATOR = 40
-OPERATORS = f"operators:\n  - name: ops\n    telegram_chat: {OPERATOR}\n"
+OPERATORS = [{"name": "ops", "telegram_chat": OPERATOR}]
 Start = Callable[..., Awaitable[Harness]]
 
 
@@ -62,7 +62,7 @@ async def until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
 
 async def test_an_alert_in_flight_at_stop_is_delivered_through_a_bot_still_open(start: Start) -> None:
     """The Telegram notifier sends through the PTB Application's bot: it must close after the dispatcher."""
-    h = await start(poll="1h", more=OPERATORS)
+    h = await start(poll="1h", operators=OPERATORS)
     h.tg.slow_seconds = 1.0
     h.tg.fail_next("timeout")  # the next sendMessage is answered (and takes effect) a second late
     h.app.outbox.notify_operators(NoticeKind.TASK_RESTARTED, "a notice in flight at stop", "body", h.clock())

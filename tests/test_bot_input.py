@@ -7,7 +7,9 @@ import pytest
 from bot.chatbot.links import parse_link_args
 from bot.chatbot.service import COMMANDS
 from bot.chatbot.userinput import parse_number, quote
-from tests.helpers_bot import ADMIN, Bot
+from bot.storage.outbox import SubscriberSpec
+from bot.text import TELEGRAM_BUDGET, utf16_units
+from tests.helpers_bot import ADMIN, T0, Bot
 
 
 @pytest.mark.parametrize(
@@ -97,3 +99,15 @@ async def test_a_long_unknown_command_is_quoted_short() -> None:
     bot = Bot()
     reply = await bot.say(bot.private(ADMIN), "/" + "y" * 4000)
     assert "y" * 33 not in reply.text and "Send /help" in reply.text
+
+
+async def test_a_reply_of_wide_characters_stays_within_telegrams_budget() -> None:
+    """Telegram counts UTF-16 units: 30 subscribers named in emoji made a reply of 3,900 code points but
+    7,000 units, which Telegram refuses."""
+    bot = Bot()
+    for n in range(30):
+        spec = SubscriberSpec(key=f"tg:{n}", name="🙂" * 100, channel="telegram", address=str(1000 + n))
+        bot.outbox.upsert_subscriber(spec, T0)
+    reply = await bot.say(bot.private(ADMIN), "/subscribers")
+    assert "Enabled: 30" in reply.text and "🙂" * 100 in reply.text
+    assert utf16_units(reply.text) <= TELEGRAM_BUDGET

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +109,7 @@ async def test_an_expired_code_is_refused_and_changes_nothing(start: Start) -> N
     code = CODE.search(await h.say(JOURNALIST, "/watch @JaneDoe"))
     assert code is not None
     h.x.set_description("JaneDoe", code.group(0))
-    h.clock.offset = timedelta(hours=24, minutes=1)
+    h.clock.advance(24 * 3600 + 60)  # a day and a minute later
     assert "Your claim on @JaneDoe expired" in await h.say(JOURNALIST, "/verify")
     assert h.app.store.find_watched("JaneDoe") is None
     assert h.app.outbox.subscribers() == []
@@ -141,7 +140,7 @@ async def test_a_flood_of_commands_gets_one_refusal_then_silence(start: Start) -
     assert sum("already have 5 pending claims" in text for text in answers) == 15
     assert "too fast" in answers[20]
     assert len(ClaimBook(h.app.db).pending(user_id=flooder)) == 5
-    h.clock.offset = timedelta(seconds=61)  # the minute has passed: answered again
+    h.clock.advance(61)  # the minute has passed: answered again
     assert "/subscribe" in await h.say(flooder, "/help")
 
 
@@ -179,12 +178,7 @@ async def test_unknown_commands_and_junk_get_a_short_usage_reply(start: Start) -
 
 
 async def test_settings_tells_the_configs_route_and_bad_numbers_get_usage(start: Start) -> None:
-    h = await start(poll="1h", more=f"""\
-subscribers:
-  - name: Press desk
-    telegram_chat: {GROUP}
-    countries: [TR]
-""")
+    h = await start(poll="1h", subscribers=[{"name": "Press desk", "telegram_chat": GROUP, "countries": ["TR"]}])
     h.tg.add_chat(GROUP, "supergroup", title="Desk", admins=[GROUP_ADMIN])
     settings = await h.say(GROUP, "/settings", user=GROUP_MEMBER, chat_type="supergroup")
     assert "The operator's config sends alerts here (Press desk)" in settings and "not subscribed" not in settings

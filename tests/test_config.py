@@ -404,6 +404,13 @@ def test_a_secret_never_appears_in_a_problem(tmp_path: Path, text: str, env: dic
     assert all("s3cret-value" not in str(problem) for problem in found), found
 
 
+def test_a_secret_in_a_problem_is_replaced_by_redacted(tmp_path: Path) -> None:
+    text = ("x:\n  bearer_token: ${T}\nemail:\n  host: h\n  from: a@b.org\n  password: ${T}\n  port: ${T}\n"
+            "watchlist: []\n")
+    (problem,) = problems(tmp_path, "version: 1\ndatabase: a.db\n" + text, {"T": "s3cret-value"})
+    assert str(problem) == "email.port: expected a whole number in plain digits, found '[redacted]' (line 9)"
+
+
 @pytest.mark.parametrize(
     ("value", "seconds"),
     [

@@ -27,14 +27,12 @@ HANDLES = ("alice", "bob", "carol")
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    db = open_db(None)
-    store = Store(db)
+def store(store: Store) -> Store:
+    """conftest's store, with HANDLES watched (tagged journalist) and their baselines recorded."""
     store.sync_watchlist([(h, ("journalist",)) for h in HANDLES], T0)
     for n, handle in enumerate(HANDLES):
         observe(store, handle, seen(account_id=str(n + 1), handle=handle), T0)
-    yield store
-    db.close()
+    return store
 
 
 _PACER_CLOCKS: list[FakeMonotonic] = []
@@ -53,11 +51,6 @@ def fake_pacer() -> TelegramPacer:
     if not _PACER_CLOCKS:
         return TelegramPacer()
     return TelegramPacer(monotonic=_PACER_CLOCKS[-1].monotonic, sleep=_PACER_CLOCKS[-1].sleep)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
 
 
 def subscribe(store: Store, key: str, channel: str = "email", address: str | None = None, **kw: Any) -> int:

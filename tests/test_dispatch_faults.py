@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite_utils import Database
 
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.pacing import RetryPolicy, TelegramPacer
 from bot.delivery.render import Renderer
 from bot.models import NoticeKind
-from bot.storage.accounts import Store, open_db
+from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard
 from bot.storage.outbox import Outbox, SubscriberSpec
 from notifiers.base import ConfigRefused, NotifyError, Unreached
@@ -26,20 +27,19 @@ HANDLES = ("alice", "bob")
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "pw.db"
+def db(file_db: Database) -> Database:
+    """In a file, so that another connection can lock it."""
+    file_db.execute("PRAGMA busy_timeout = 20")  # a lock outlives this at once: the test needs no 5 s wait
+    return file_db
 
 
 @pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    db = open_db(path)
-    db.execute("PRAGMA busy_timeout = 20")  # a lock outlives this at once: the test needs no 5 s wait
-    store = Store(db)
+def store(store: Store) -> Store:
+    """conftest's store, with HANDLES watched and their baselines recorded."""
     store.sync_watchlist([(h, ()) for h in HANDLES], T0)
     for n, handle in enumerate(HANDLES):
         observe(store, handle, seen(account_id=str(n + 1), handle=handle), T0)
-    yield store
-    db.close()
+    return store
 
 
 class Lock:
@@ -56,8 +56,8 @@ class Lock:
 
 
 @pytest.fixture
-def lock(path: Path, store: Store) -> Iterator[Lock]:
-    held = Lock(path)
+def lock(db_path: Path, store: Store) -> Iterator[Lock]:
+    held = Lock(db_path)
     yield held
     held.conn.close()
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
-from bot import clock as wall
 from bot.models import EventKind, NoticeKind
 from bot.polling.batches import latest_rate
 from bot.polling.monitor import STALE_FLOOR, X_CONDITION, CycleReport, Monitor
 from bot.polling.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
-from bot.storage.accounts import Store, open_db
+from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import ACTIVE, SUSPENDED, Clock, FakeMonotonic
 from watchers.base import RateInfo
@@ -25,8 +24,8 @@ INTERVAL = 600.0
 
 
 @pytest.fixture
-def sb() -> Iterator[XSandbox]:
-    with XSandbox(TOKEN) as sandbox:
+def sb(clock: Clock) -> Iterator[XSandbox]:
+    with XSandbox(TOKEN, clock=clock.unix) as sandbox:  # X stamps its rate-limit resets on the test's clock
         yield sandbox
 
 
@@ -38,16 +37,8 @@ async def watcher(sb: XSandbox) -> AsyncIterator[XWatcher]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    db = open_db(tmp_path / "pw.db")
-    yield Store(db)
-    db.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    # Near the real time: the sandbox stamps rate-limit resets with the real Unix time.
-    return Clock(wall.now().replace(microsecond=0))
+def db(file_db: Database) -> Database:
+    return file_db  # on disk, as the daemon's
 
 
 @pytest.fixture
@@ -55,10 +46,15 @@ def pace() -> FakeMonotonic:
     return FakeMonotonic()
 
 
+def window(pace: FakeMonotonic, clock: Clock) -> SlidingWindow:
+    """X's 300 requests a 15-minute window, paced on ``pace`` and reading X's resets on ``clock``."""
+    return SlidingWindow(300, 900, monotonic=pace.monotonic, unix=clock.unix, sleep=pace.sleep)
+
+
 @pytest.fixture
 def monitor(store: Store, watcher: XWatcher, clock: Clock, pace: FakeMonotonic) -> Monitor:
-    limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
-    return Monitor(store, Outbox(store.db), watcher, limiter, confirmations=2, poll_interval=INTERVAL, clock=clock)
+    return Monitor(store, Outbox(store.db), watcher, window(pace, clock), confirmations=2,
+                   poll_interval=INTERVAL, clock=clock)
 
 
 async def cycle(monitor: Monitor, clock: Clock, after: float = INTERVAL) -> CycleReport:
@@ -197,7 +193,7 @@ async def test_a_429_waits_for_the_reset_and_resumes_the_same_batch(sb: XSandbox
     after = cycle_two[cycle_two.index(limited) + 1 :]
     assert sorted(r.status for r in cycle_two) == [200, 200, 429]
     assert [r.query for r in after if r.query == limited.query and r.status == 200], "the same batch again"
-    assert 4 <= sum(pace.sleeps) <= 7  # waited out the reset, on the limiter's clock
+    assert pace.sleeps == [5.0]  # waited out the reset exactly, on the clock X stamped it with
 
 
 async def test_a_rate_limit_reset_too_far_away_aborts_the_cycle(sb: XSandbox, store: Store, clock: Clock,
@@ -275,8 +271,8 @@ async def test_health_notices_wait_for_failures_to_persist_and_resolve_after_a_g
 
 async def test_short_intervals_wait_at_least_the_stale_floor(sb: XSandbox, store: Store, clock: Clock,
                                                              watcher: XWatcher, pace: FakeMonotonic) -> None:
-    limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
-    monitor = Monitor(store, Outbox(store.db), watcher, limiter, confirmations=2, poll_interval=10, clock=clock)
+    monitor = Monitor(store, Outbox(store.db), watcher, window(pace, clock), confirmations=2, poll_interval=10,
+                      clock=clock)
     operator(store, clock)
     sb.add_account("alice")
     watch(store, clock, "alice")
@@ -316,9 +312,8 @@ async def test_cycles_record_their_polls(sb: XSandbox, store: Store, clock: Cloc
 async def test_recorded_transitions_are_handed_to_on_recorded(sb: XSandbox, store: Store, clock: Clock,
                                                               watcher: XWatcher, pace: FakeMonotonic) -> None:
     handed: list[list[int]] = []
-    limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
-    monitor = Monitor(store, Outbox(store.db), watcher, limiter, confirmations=1, poll_interval=INTERVAL, clock=clock,
-                      on_recorded=handed.append)
+    monitor = Monitor(store, Outbox(store.db), watcher, window(pace, clock), confirmations=1,
+                      poll_interval=INTERVAL, clock=clock, on_recorded=handed.append)
     sb.add_account("alice")
     watch(store, clock, "alice")
     await cycle(monitor, clock)

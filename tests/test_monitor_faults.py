@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
-from bot import clock as wall
 from bot.models import NoticeKind
 from bot.polling.monitor import X_CONDITION, CycleReport, Monitor
 from bot.polling.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
-from bot.storage.accounts import Store, open_db
+from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard
 from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import Clock, FakeMonotonic
@@ -27,8 +27,8 @@ INTERVAL = 60.0
 
 
 @pytest.fixture
-def sb() -> Iterator[XSandbox]:
-    with XSandbox(TOKEN) as sandbox:
+def sb(clock: Clock) -> Iterator[XSandbox]:
+    with XSandbox(TOKEN, clock=clock.unix) as sandbox:  # X stamps its rate-limit resets on the test's clock
         yield sandbox
 
 
@@ -40,21 +40,10 @@ async def watcher(sb: XSandbox) -> AsyncIterator[XWatcher]:
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "pw.db"
-
-
-@pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    db = open_db(path)
-    db.execute("PRAGMA busy_timeout = 20")
-    yield Store(db)
-    db.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(wall.now().replace(microsecond=0))  # the sandbox stamps rate-limit resets in real time
+def db(file_db: Database) -> Database:
+    """In a file, so that another connection can lock it."""
+    file_db.execute("PRAGMA busy_timeout = 20")  # a lock outlives this at once: no 5 s wait
+    return file_db
 
 
 @pytest.fixture
@@ -65,7 +54,7 @@ def backoff() -> FakeMonotonic:
 @pytest.fixture
 def monitor(store: Store, watcher: XWatcher, clock: Clock, backoff: FakeMonotonic) -> Monitor:
     pace = FakeMonotonic()
-    limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, sleep=pace.sleep)
+    limiter = SlidingWindow(300, 900, monotonic=pace.monotonic, unix=clock.unix, sleep=pace.sleep)
     guard = StorageGuard(initial=1, maximum=1, monotonic=backoff.monotonic)
     return Monitor(store, Outbox(store.db), watcher, limiter, confirmations=2, poll_interval=INTERVAL, clock=clock,
                    guard=guard)
@@ -104,11 +93,11 @@ async def test_one_x_outage_is_one_notice_and_one_recovery_whatever_checks_it(
 
 
 async def test_a_database_that_refuses_writes_skips_polls_and_cries_no_wolf_about_x(
-        sb: XSandbox, store: Store, clock: Clock, monitor: Monitor, path: Path, backoff: FakeMonotonic) -> None:
+        sb: XSandbox, store: Store, clock: Clock, monitor: Monitor, db_path: Path, backoff: FakeMonotonic) -> None:
     """Once, a refused write ended the cycle with a traceback; polls went on blind; now they wait it out."""
     setup(store, sb, clock)
     assert (await cycle(monitor, clock)).ok == 1
-    lock = sqlite3.connect(path, isolation_level=None)
+    lock = sqlite3.connect(db_path, isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     sb.suspend("alice")
     refused = await cycle(monitor, clock)

@@ -134,6 +134,13 @@ async def test_a_wrong_password_is_our_config_and_stays_secret(sink: MailSink) -
     assert sink.auth_failures >= 1 and sink.messages == []
 
 
+async def test_a_refusal_that_quotes_the_password_has_it_redacted(notifier: EmailNotifier, sink: MailSink) -> None:
+    sink.refuse_next(1, 451, f"4.7.0 temporary failure for {USER} with {PASSWORD}")
+    with pytest.raises(NotifyError) as raised:
+        await notifier.send("desk@example.org", alert())
+    assert str(raised.value).endswith(f"451 4.7.0 temporary failure for {USER} with [redacted]")
+
+
 async def test_a_down_server_is_temporary_and_recovery_reconnects(notifier: EmailNotifier, sink: MailSink) -> None:
     await notifier.send("desk@example.org", alert())
     sink.set_down(True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 import pytest
 from telegram.error import RetryAfter
@@ -13,6 +13,7 @@ from bot.models import Message
 from bot.sandbox.telegram_api import TelegramSandbox
 from notifiers.base import ConfigRefused, Moved, NotifyError, Permanent, RetryLater, Unreached
 from notifiers.telegram import TelegramNotifier, build_bot, retry_seconds
+from tests.helpers_echo import EchoServer
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -187,3 +188,17 @@ async def test_a_bad_message_is_not_the_subscribers_fault(notifier: TelegramNoti
     with pytest.raises(NotifyError) as raised:
         await notifier.send("5", broken)
     assert type(raised.value) is NotifyError and "parse entities" in str(raised.value)
+
+
+async def test_a_proxy_page_that_quotes_the_url_has_the_token_redacted() -> None:
+    """httpx's URL holds the token: a 502 page from a proxy in front of a self-hosted Bot API quotes it."""
+    def page(path: str, headers: Mapping[str, str]) -> tuple[int, str, bytes]:
+        return 502, "text/html", f"<html><body>upstream failed for {path}</body></html>".encode()
+
+    with EchoServer(page) as proxy:
+        notifier = TelegramNotifier(build_bot(TOKEN, proxy.base_url + "/bot"), owns_sender=True)
+        with pytest.raises(NotifyError) as raised:
+            await notifier.send("100", alert())
+        await notifier.aclose()
+    assert "upstream failed for /bot[redacted]/sendMessage" in str(raised.value)
+    assert TOKEN.split(":")[1] not in str(raised.value)

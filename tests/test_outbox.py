@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot.models import NoticeKind
-from bot.storage.accounts import Store, open_db
+from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import SUSPENDED, T0, observe, seen
 
 LATER = T0 + timedelta(minutes=5)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    db = open_db(None)
-    yield Store(db)
-    db.close()
 
 
 @pytest.fixture

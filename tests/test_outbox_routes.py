@@ -3,25 +3,22 @@ channel's configuration changes. A real in-memory SQLite store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bot.storage.accounts import Store, open_db
+from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import SUSPENDED, T0, observe, seen
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    db = open_db(None)
-    store = Store(db)
+def store(store: Store) -> Store:
+    """conftest's store, with alice (tagged journalist) and bob watched and their baselines recorded."""
     store.sync_watchlist([("alice", ("journalist",)), ("bob", ())], T0)
     observe(store, "alice", seen(account_id="1", handle="alice"), T0)
     observe(store, "bob", seen(account_id="2", handle="bob"), T0)
-    yield store
-    db.close()
+    return store
 
 
 @pytest.fixture

@@ -10,15 +10,9 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from bot.delivery.render import (
-    TELEGRAM_LIMIT,
-    Renderer,
-    format_utc,
-    humanize_duration,
-    utf16_units,
-    visible_text,
-)
+from bot.delivery.render import Renderer
 from bot.models import EventKind, Notice, NoticeKind, Transition
+from bot.text import TELEGRAM_LIMIT, utf16_units, visible_text
 
 CONFIRMED = datetime(2021, 2, 1, 14, 5, tzinfo=UTC)
 SHA = "0123456789abcdef" + "f" * 48
@@ -145,29 +139,6 @@ def test_it_says_how_long_the_previous_state_lasted(renderer: Renderer) -> None:
 
 def test_it_leaves_out_the_duration_when_unknown(renderer: Renderer) -> None:
     assert " after " not in renderer.alert(transition(EventKind.UNSUSPENDED)).text
-
-
-@pytest.mark.parametrize(
-    ("seconds", "words"),
-    [
-        (0, "less than a minute"),
-        (59, "less than a minute"),
-        (-5, "less than a minute"),
-        (60, "1 minute"),
-        (3 * 3600 + 5 * 60, "3 hours 5 minutes"),
-        (86400, "1 day"),
-        (3 * 86400 + 4 * 3600 + 12 * 60, "3 days 4 hours"),
-        (2 * 86400 + 7 * 60, "2 days"),
-    ],
-)
-def test_humanize_duration(seconds: float, words: str) -> None:
-    assert humanize_duration(seconds) == words
-
-
-def test_format_utc_converts_and_accepts_naive() -> None:
-    assert format_utc(datetime(2021, 2, 1, 14, 5, tzinfo=UTC)) == "2021-02-01 14:05 UTC"
-    assert format_utc(datetime(2021, 2, 1, 14, 5)) == "2021-02-01 14:05 UTC"
-    assert format_utc(datetime.fromisoformat("2021-02-01T16:05+02:00")) == "2021-02-01 14:05 UTC"
 
 
 def test_it_shows_details_links_and_evidence(renderer: Renderer) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,13 +19,6 @@ from tests.helpers_core import NOT_FOUND, SUSPENDED, T0, observe, seen
 
 K = EventKind
 LATER = T0 + timedelta(hours=1)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    db = open_db(None)
-    yield Store(db)
-    db.close()
 
 
 def watch(store: Store, *handles: str, tags: tuple[str, ...] = ()) -> None:
@@ -234,32 +227,28 @@ def test_a_failure_inside_record_leaves_no_transition_and_no_outbox_row(store: S
     assert after is not None and after.state == alice.state
 
 
-class ExplodingStore(Store):
-    """A store whose per-account step fails on the second outcome of a batch."""
-
-    def _record_one(self, outcome: Outcome, now: datetime) -> list[int]:
-        if outcome.watched.account.handle == "bob":
-            raise RuntimeError("disk on fire")
-        return super()._record_one(outcome, now)
-
-
 def test_a_batch_is_recorded_wholly_or_not_at_all(store: Store) -> None:
+    """The disk fills up on the batch's second account (its evidence is large): nothing of the first stays."""
     watch(store, "alice", "bob")
     subscribe(store, "everyone")
     observe(store, "alice", seen(account_id="1", handle="alice"), T0)
     observe(store, "bob", seen(account_id="2", handle="bob"), T0)
-    exploding = ExplodingStore(store.db)
+    huge = json.dumps({"value": "2", "title": "suspended", "detail": "x" * 400_000})
     outcomes = []
-    for handle, ident in (("alice", "1"), ("bob", "2")):
+    for handle, obs in (("alice", seen(SUSPENDED, account_id="1")),
+                        ("bob", Observation("x", "2", "2", SUSPENDED, huge))):
         watched = store.find_watched(handle)
         assert watched is not None
-        obs: Observation = seen(SUSPENDED, account_id=ident)
         outcomes.append(Outcome(watched, obs, detect(watched.state, obs, None, 1)))
-    with pytest.raises(RuntimeError):
-        exploding.record(outcomes, LATER)
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages + 16}")  # room for alice's rows, not for bob's evidence
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        store.record(outcomes, LATER)
     assert (count(store, "transitions"), count(store, "outbox")) == (0, 0)
     assert {w.state.availability for w in store.watched() if w.state} == {"active"}
-    assert len(store.record(outcomes, LATER)) == 2 and count(store, "outbox") == 2
+    assert len(store.record(outcomes[:1], LATER)) == 1  # alice alone fits: the batch failed on bob, mid-way
+    store.db.execute("PRAGMA max_page_count = 1000000")  # space freed
+    assert len(store.record(outcomes[1:], LATER)) == 1 and count(store, "outbox") == 2
 
 
 def test_transitions_by_handle_find_current_and_old_handles_newest_first(store: Store) -> None:

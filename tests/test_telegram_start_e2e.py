@@ -34,18 +34,9 @@ def sandboxes() -> Iterator[tuple[XSandbox, TelegramSandbox, MailSink]]:
         yield x, tg, mail
 
 
-def operator_by_email(mail: MailSink) -> str:
-    """Config YAML: one operator, reached through the mail sink (Telegram may be the thing that fails)."""
-    return f"""\
-email:
-  host: 127.0.0.1
-  port: {mail.port}
-  security: none
-  from: "presswatch <alerts@presswatch.test>"
-operators:
-  - name: ops
-    email: ops@presswatch.test
-"""
+def operator_by_email(mail: MailSink) -> dict[str, Any]:
+    """Config options: one operator, reached through the mail sink (Telegram may be the thing that fails)."""
+    return {"smtp_port": mail.port, "operators": [{"name": "ops", "email": "ops@presswatch.test"}]}
 
 
 @pytest.fixture
@@ -55,7 +46,7 @@ async def start(tmp_path: Path, sandboxes: tuple[XSandbox, TelegramSandbox, Mail
     started: list[App] = []
 
     async def run(**options: Any) -> Harness:
-        harness = await launch(tmp_path, x, tg, more=operator_by_email(mail), **options)
+        harness = await launch(tmp_path, x, tg, **operator_by_email(mail), **options)
         started.append(harness.app)
         return harness
 
@@ -134,7 +125,7 @@ async def test_a_token_refused_once_telegram_is_back_stops_the_retries(
 async def test_a_good_token_at_the_next_start_clears_the_refusal(
         start: Start, tmp_path: Path, sandboxes: tuple[XSandbox, TelegramSandbox, MailSink]) -> None:
     x, tg, mail = sandboxes
-    first = await launch(tmp_path, x, tg, token=WRONG_TOKEN, poll="1h", more=operator_by_email(mail))
+    first = await launch(tmp_path, x, tg, token=WRONG_TOKEN, poll="1h", **operator_by_email(mail))
     try:
         assert first.app.outbox.open_conditions() == ["telegram_token"]
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ import tweepy
 
 from bot.models import Availability, Observation
 from bot.sandbox.x_api import XSandbox
+from tests.helpers_echo import EchoServer
 from watchers.base import AppAuthError, RateInfo, RateLimited, TransientError, WatcherError
 from watchers.x import USER_FIELDS, XWatcher, parse_users
 
@@ -299,3 +300,19 @@ async def test_async_with_gives_the_watcher_and_closes_its_connections_on_exit(s
         assert only(await entered.lookup_ids([ident])).handle == "alice"
         assert sb.open_connections == 1  # kept alive between polls
     assert await until(lambda: sb.open_connections == 0)
+
+
+async def test_an_answer_that_quotes_our_credentials_has_them_redacted() -> None:
+    """A proxy in front of X that names the Authorization header it refused: the title is kept, the token not."""
+    def refuse(path: str, headers: Mapping[str, str]) -> tuple[int, str, bytes]:
+        body = {"title": f"upstream refused {headers.get('Authorization')}", "status": 503}
+        return 503, "application/problem+json", json.dumps(body).encode()
+
+    with EchoServer(refuse) as proxy:
+        w = XWatcher.connect(TOKEN, api_base_url=proxy.base_url, timeout=0.5)
+        try:
+            with pytest.raises(TransientError) as raised:
+                await w.lookup_ids(["1"])
+        finally:
+            await w.aclose()
+    assert str(raised.value) == "X API answered HTTP 503 (upstream refused Bearer [redacted])"

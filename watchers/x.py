@@ -12,7 +12,7 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from bot.models import Availability, Observation
+from bot.models import Availability, Observation, Secrets
 from watchers.base import (
     AppAuthError,
     BatchResult,
@@ -65,7 +65,7 @@ class XWatcher(Watcher):
         self._client = client
         # A bound on the whole call: requests' timeout applies per socket operation, not in total.
         self._timeout = timeout
-        self._secret: str | None = getattr(client, "bearer_token", None) or None
+        self._secrets = Secrets.of([getattr(client, "bearer_token", None)])
 
     @classmethod
     def connect(cls, bearer_token: str, api_base_url: str = "https://api.x.com",
@@ -122,11 +122,11 @@ class XWatcher(Watcher):
         if isinstance(exc, TimeoutError):
             return TransientError(f"X lookup took longer than {self._timeout:g}s")
         if isinstance(exc, requests.RequestException):
-            return TransientError(self._redact(_request_failure(exc)))
+            return TransientError(self._secrets.scrub(_request_failure(exc)))
         assert isinstance(exc, tweepy.HTTPException)
         response: requests.Response = exc.response
         status, title = response.status_code, _problem_title(response)
-        what = self._redact(f"X API answered HTTP {status}" + (f" ({title})" if title else ""))
+        what = self._secrets.scrub(f"X API answered HTTP {status}" + (f" ({title})" if title else ""))
         if isinstance(exc, tweepy.TooManyRequests):
             reset = exc.reset_time if exc.reset_time is not None else _int(response.headers, "x-rate-limit-reset")
             return RateLimited(what, reset_at=None if reset is None else float(reset),
@@ -134,9 +134,6 @@ class XWatcher(Watcher):
         if status in (401, 402, 403):
             return AppAuthError(what + ": our app was refused, no account is affected", status=status)
         return TransientError(what)  # 400 (our request was wrong), 5xx and anything else
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "[token]") if self._secret else text
 
 
 def _request_failure(exc: requests.RequestException) -> str:

@@ -16,8 +16,8 @@ from bot.chatbot.userinput import parse_number, quote
 from bot.config.reader import format_duration
 from bot.countries import describe, normalize_country
 from bot.models import DEFAULT_EVENTS, GROUPS, EventKind
+from bot.text import TAG_RULE, is_tag
 
-TAG_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TOKEN_MAX = 64  # Telegram's limit on a /start payload
 MAX_COUNTRIES = 60
@@ -74,8 +74,8 @@ def parse_filters(args: Sequence[str]) -> Filters:
         lower = word.lower()
         if lower.startswith(("tag:", "#")):
             tag = lower.split(":", 1)[1] if lower.startswith("tag:") else lower[1:]
-            if not TAG_RE.match(tag):
-                raise UsageError(f"{quote(word)} is not a tag: 1 to 32 of a-z, 0-9, '_' or '-'")
+            if not is_tag(tag):
+                raise UsageError(f"{quote(word)} is not a tag: {TAG_RULE}")
             _add(tags, tag)
         elif lower in _EVENT_BITS:
             _add(events, lower)

@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.chatbot.caller import Caller, Reply, handle_arg, one_handle
-from bot.chatbot.links import TAG_RE, UsageError
-from bot.chatbot.replies import esc, when
-from bot.chatbot.userinput import SQLITE_MAX, clip, is_digits, parse_number, quote
+from bot.chatbot.links import UsageError
+from bot.chatbot.userinput import QUOTE_MAX, SQLITE_MAX, is_digits, parse_number, quote
 from bot.models import Account, Availability, Observation
 from bot.polling.ratelimit import SlidingWindow
 from bot.storage.accounts import Store
 from bot.storage.claims import MAX_PENDING, Claim, ClaimBook, code_in_profile, new_code
 from bot.storage.outbox import Outbox, SubscriberSpec
+from bot.text import TAG_RULE, clip, esc, is_tag, when
 from watchers.base import Watcher, WatcherError
 
 OWNER_EVENTS = ("restricted", "restored", "other")
@@ -197,7 +197,7 @@ class Ownership:
         if is_digits(text):
             claim_id = parse_number(text, SQLITE_MAX)  # None for 0 or beyond what SQLite can hold
             claim = self.claims.get(claim_id) if claim_id is not None else None
-            return claim if claim is not None else f"There is no claim #{esc(clip(text))}."
+            return claim if claim is not None else f"There is no claim #{esc(clip(text, QUOTE_MAX))}."
         handle = handle_arg(text, usage)
         live = self.claims.live(now, handle=handle)
         if len(live) > 1:
@@ -263,9 +263,9 @@ class Ownership:
             raise UsageError(usage)
         handle = one_handle(args[:1], usage)
         tags = [tag.lower().removeprefix("tag:") for tag in args[1:]]
-        bad = [tag for tag in tags if not TAG_RE.match(tag)]
+        bad = [tag for tag in tags if not is_tag(tag)]
         if bad:
-            raise UsageError(f"{quote(bad[0])} is not a tag: 1 to 32 of a-z, 0-9, '_' or '-'\n{usage}")
+            raise UsageError(f"{quote(bad[0])} is not a tag: {TAG_RULE}\n{usage}")
         watched = self.store.find_watched(handle)
         if watched is not None and watched.account.source == "config":
             return Reply(f"@{esc(watched.account.handle)} is already watched: {CONFIG_REFUSAL}.")

@@ -1,22 +1,19 @@
-"""Bot replies as Telegram HTML: every outside value escaped, every reply under Telegram's 4096 characters."""
+"""Bot replies as Telegram HTML: every outside value escaped, every reply within Telegram's budget."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.chatbot.userinput import clip
 from bot.countries import describe
 from bot.models import Availability, Subscriber, Transition
 from bot.storage.accounts import Watched
 from bot.storage.claims import Claim
+from bot.text import ELLIPSIS, TELEGRAM_BUDGET, clip, esc, utf16_units, visible_text, when
 
-BUDGET = 4000  # under Telegram's 4096, with room for whatever it counts differently
 USAGE_LINE_MAX = 300  # longer than any usage line; a safety net for a message quoting too much input
 PAGE_SIZE = 20
-ELLIPSIS = "…"
 _AVAILABILITY = {
     Availability.ACTIVE: "active",
     Availability.SUSPENDED: "suspended",
@@ -24,23 +21,19 @@ _AVAILABILITY = {
 }
 
 
-def esc(value: object) -> str:
-    """Any outside value, made safe for Telegram's HTML parse mode."""
-    return html.escape(str(value), quote=True)
-
-
-def fit(lines: Iterable[str], budget: int = BUDGET) -> str:
-    """Join whole lines (each balanced HTML) while they fit; mark what was left out."""
+def fit(lines: Iterable[str], budget: int = TELEGRAM_BUDGET) -> str:
+    """Join whole lines (each balanced HTML) while they fit in ``budget`` UTF-16 units; mark what was left out."""
     kept: list[str] = []
     used = 0
     for line in lines:
-        if len(line) > budget:
-            line = esc(html.unescape(_strip_tags(line))[: budget // 2]) + ELLIPSIS
-        if used + len(line) + 1 > budget - 20:
+        if utf16_units(line) > budget:
+            line = esc(clip(visible_text(line), budget // 2))
+        size = utf16_units(line) + 1
+        if used + size > budget - 20:
             kept.append(f"{ELLIPSIS} (more not shown)")
             break
         kept.append(line)
-        used += len(line) + 1
+        used += size
     return "\n".join(kept) or ELLIPSIS
 
 
@@ -51,22 +44,6 @@ def usage(message: str) -> str:
     always whole; clipping each line is only a net for a message that quotes more than it should.
     """
     return "\n".join(esc(clip(line, USAGE_LINE_MAX)) for line in message.split("\n"))
-
-
-def _strip_tags(line: str) -> str:
-    out, inside = [], False
-    for char in line:
-        if char == "<":
-            inside = True
-        elif char == ">" and inside:
-            inside = False
-        elif not inside:
-            out.append(char)
-    return "".join(out)
-
-
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
 def state_words(watched: Watched) -> str:

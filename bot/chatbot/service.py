@@ -12,12 +12,12 @@ from bot.chatbot import replies
 from bot.chatbot.caller import Caller, Reply, no_args, one_handle
 from bot.chatbot.links import UsageError
 from bot.chatbot.ownership import NOT_OWNER, Lookup, Ownership
-from bot.chatbot.replies import esc
 from bot.chatbot.subscriptions import UNSUBSCRIBED, Subscriptions
-from bot.chatbot.userinput import clip, parse_number
+from bot.chatbot.userinput import parse_number
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox
+from bot.text import TELEGRAM_BUDGET, clip, esc, utf16_units
 
 # A command's callable: (the service, who asks, the arguments, now) -> the reply, or its HTML text.
 Handler = Callable[["SelfService", Caller, list[str], datetime], "Reply | str | Awaitable[Reply]"]
@@ -109,13 +109,13 @@ class SelfService:
         except UsageError as exc:
             return Reply(replies.usage(str(exc)))
         reply = result if isinstance(result, Reply) else Reply(result)
-        if len(reply.text) > replies.BUDGET:
+        if utf16_units(reply.text) > TELEGRAM_BUDGET:
             reply = Reply(replies.fit(reply.text.split("\n")), reply.notify)
         return reply
 
     @staticmethod
     def unknown(name: str) -> Reply:
-        return Reply(f"I do not know /{esc(clip(name, 32))}. Send /help for the commands.")
+        return Reply(f"I do not know /{esc(clip(name, 33))}. Send /help for the commands.")
 
     def help_text(self, caller: Caller) -> str:
         shown = [c for c in COMMANDS if caller.is_admin or not c.admin]

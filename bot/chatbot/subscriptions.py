@@ -20,10 +20,11 @@ from bot.chatbot.links import (
     read_link,
     sign_link,
 )
-from bot.chatbot.replies import esc, fit, when
+from bot.chatbot.replies import fit
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
+from bot.text import esc, when
 
 UNSUBSCRIBED = "unsubscribed on Telegram"
 NOT_ALLOWED = "Only this group's admins can change its subscription."

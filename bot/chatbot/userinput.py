@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from bot.text import clip
+
 # [0-9], not \d or str.isdigit(): those also take '²', '¹' or '٣', which int() then refuses or reads as 3.
 _DIGITS = re.compile(r"[0-9]+")
-QUOTE_MAX = 40  # characters of bad input a reply may echo
+QUOTE_MAX = 41  # characters a quote of bad input takes at most: 40 of the input and an ellipsis when cut
 SQLITE_MAX = 2**63 - 1  # the largest INTEGER SQLite can bind
 
 
@@ -29,11 +31,6 @@ def parse_number(text: str, maximum: int) -> int | None:
         return None
     value = int(significant)
     return value if value <= maximum else None
-
-
-def clip(text: str, limit: int = QUOTE_MAX) -> str:
-    """At most ``limit`` characters of ``text``, with an ellipsis when some were cut (plain text)."""
-    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 def quote(text: str, limit: int = QUOTE_MAX) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
+
+from bot.models import Secrets
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that log URLs or headers carrying tokens (httpx logs Telegram URLs with the bot token;
@@ -12,23 +13,20 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _QUIET = (
     "httpx", "httpcore", "tweepy", "urllib3", "requests_oauthlib", "oauthlib", "telegram", "apscheduler", "mail.log",
 )
-_TELEGRAM_TOKEN = re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}")
 
 
 class Redactor(logging.Filter):
-    """Replaces secrets (and anything shaped like a Telegram bot URL token) in every record."""
+    """Scrubs every record with ``Secrets.scrub`` (bot.models): known secrets and Telegram bot tokens."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets: set[str] = {s for s in secrets if s and len(s) >= 4}
+        self.secrets = Secrets.of(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        self.secrets |= {s for s in secrets if s and len(s) >= 4}
+        self.secrets += Secrets.of(secrets)
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "[redacted]")
-        return _TELEGRAM_TOKEN.sub("bot[redacted]", text)
+        return self.secrets.scrub(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -20,34 +20,11 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli import logs
+from bot.cli.parser import build_parser
 from bot.config.model import Config, ConfigError, load_config
 from bot.config.reader import one_line_safe
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-
-
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", default=argparse.SUPPRESS, metavar="FILE",
-                        help="config file (default: $PRESSWATCH_CONFIG or ./config.yaml)")
-    parser = argparse.ArgumentParser(
-        prog="presswatch", parents=[common],
-        description="Watch journalists' X accounts; alert their defenders when one is withheld, suspended or restored.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("validate", parents=[common], help="check the config and print every problem")
-    check = sub.add_parser("check", parents=[common], help="look accounts up once; writes nothing, alerts no one")
-    check.add_argument("--json", action="store_true", help="print a JSON array")
-    check.add_argument("handles", nargs="*", metavar="HANDLE", help="handles to look up (default: the watchlist)")
-    run = sub.add_parser("run", parents=[common], help="the daemon: poll, record, alert, answer Telegram")
-    run.add_argument("--log-level", default=os.environ.get("PRESSWATCH_LOG_LEVEL", "INFO"),
-                     choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    history = sub.add_parser("history", parents=[common], help="recorded transitions, newest first")
-    history.add_argument("--json", action="store_true", help="print a JSON array")
-    history.add_argument("--evidence", action="store_true", help="include the raw API entry of each transition")
-    history.add_argument("handle", nargs="?", metavar="HANDLE")
-    demo = sub.add_parser("demo", help="the whole pipeline against the bundled sandboxes, on real cases")
-    demo.add_argument("--fast", action="store_true", help="shorter pauses (used by the tests)")
-    return parser
 
 
 def config_path(args: argparse.Namespace) -> Path:
@@ -230,7 +207,7 @@ _SHIELD.release()
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit code. A Ctrl-C before a command handles it is a quiet exit 0."""
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         out, err = Console(), Console(stderr=True)
         return COMMANDS[args.command](args, out, err)
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.config.reader import ConfigError, LineMap, Loc, Problem, dotted, line_of, read_yaml
+from bot.models import Secrets
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -137,18 +138,9 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def redact(problems: list[Problem], secrets: Iterable[str]) -> list[Problem]:
-    """Problems with every secret value replaced by ***.
-
-    Values under 4 characters are left alone: they reveal nothing and would mangle every message.
-    """
-    values = sorted({secret for secret in secrets if len(secret) >= 4}, key=len, reverse=True)
-    cleaned = []
-    for problem in problems:
-        message = problem.message
-        for secret in values:
-            message = message.replace(secret, "***")
-        cleaned.append(Problem(problem.path, message, problem.line))
-    return cleaned
+    """Problems with every secret value scrubbed (``Secrets.scrub``: replaced by [redacted])."""
+    scrubbed = Secrets.of(secrets)
+    return [Problem(problem.path, scrubbed.scrub(problem.message), problem.line) for problem in problems]
 
 
 def _lookup(data: Any, loc: Loc) -> Any:

@@ -13,8 +13,8 @@ from email.policy import default as email_policy
 from typing import Any
 
 from bot.config.written import WrittenFloat, WrittenInt, shown, text
+from bot.text import is_tag
 
-_TAG_RE = re.compile(r"[a-z0-9_-]{1,32}")
 _DECIMAL_INT_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _DECIMAL_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 # No quotes, brackets, separators or spaces: exactly one plain addr-spec, never a list of them.
@@ -123,7 +123,7 @@ def tag(value: object) -> str:
     """A lower-cased tag of 1 to 32 of a-z, 0-9, '_' and '-'."""
     written = text(value)
     cleaned = written.strip().lower()
-    if not _TAG_RE.fullmatch(cleaned):
+    if not is_tag(cleaned):
         raise ValueError(f"{written!r} is not a tag: 1 to 32 letters, digits, '_' or '-'")
     return cleaned
 

@@ -32,6 +32,7 @@ from bot.storage.accounts import Store, open_db
 from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error
 from bot.storage.outbox import Outbox, OutboxItem
+from bot.text import iso
 
 log = logging.getLogger("presswatch.app")
 T = TypeVar("T")
@@ -88,7 +89,8 @@ class App:
         self.store, self.outbox, self.claims = Store(self.db), Outbox(self.db), ClaimBook(self.db)
         self.guard = StorageGuard(on_recovered=self._storage_recovered)
         self.watcher = registry.build_watcher(config)
-        self.limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
+        self.limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per,
+                                     unix=lambda: self.clock().timestamp())  # X's resets, on the App's clock
         self.pacer = telegram_pacer(config)
         self.chatbot = build_chatbot(  # /verify looks handles up within the polls' X request budget
             config, store=self.store, outbox=self.outbox, claims=self.claims,
@@ -194,7 +196,7 @@ class App:
         minutes = max(1, round((until - since).total_seconds() / 60))
         self.outbox.notify_operators(
             NoticeKind.STORAGE, f"The database refused writes for about {minutes} min",
-            f"From {wall.iso(since)} to {wall.iso(until)}: {cause}. presswatch kept every queued alert and "
+            f"From {iso(since)} to {iso(until)}: {cause}. presswatch kept every queued alert and "
             "retried; polls of that time were not recorded (the accounts were read again after).", until)
 
     async def _cycle(self, now: datetime) -> CycleReport | None:

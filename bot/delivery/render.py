@@ -7,11 +7,8 @@ its 4096-character limit by trimming outside values (never the markup) until it 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,14 +17,12 @@ from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, Stri
 
 from bot.countries import country_name
 from bot.models import EVERYWHERE, EventKind, Message, Notice, NoticeKind, Transition, group_of
+from bot.text import TELEGRAM_BUDGET, clip, esc, fits_telegram, format_utc, humanize_duration
 
 BUNDLED_TEMPLATES = Path(__file__).parent / "templates"
-TELEGRAM_LIMIT = 4096
-TELEGRAM_BUDGET = 4000  # a margin under the limit, for whatever Telegram counts differently
 SHORT_EVIDENCE = 16
 SUBJECT_MAX = 150
 HANDLE_MAX = 64  # X handles have at most 15 characters: anything longer is garbage to cut
-ELLIPSIS = "…"
 _CAPS: tuple[int | None, ...] = (None, 1024, 512, 256, 128, 64, 32, 16)
 _SPECIAL_CODES = {EVERYWHERE, "XY"}
 _ENDS_A_CONDITION = {EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED, EventKind.UNPROTECTED}
@@ -61,30 +56,6 @@ _NOTICE_WORDS: dict[str, str] = {
 _autoescape = select_autoescape(enabled_extensions=("html.j2", "tg.j2"), default_for_string=False)
 
 
-def humanize_duration(seconds: float) -> str:
-    """3 days 4 hours, 2 hours, 5 minutes: the largest unit and the next one down when not zero."""
-    minutes = int(seconds // 60) if seconds == seconds else 0
-    if minutes < 1:
-        return "less than a minute"
-    units = (("day", minutes // 1440), ("hour", minutes // 60 % 24), ("minute", minutes % 60))
-    first = next(index for index, (_, count) in enumerate(units) if count)
-    shown = [(unit, count) for unit, count in units[first : first + 2] if count]
-    return " ".join(f"{count} {unit}{'' if count == 1 else 's'}" for unit, count in shown)
-
-
-def format_utc(moment: datetime) -> str:
-    """'2021-02-01 14:05 UTC'; a naive datetime is taken to be UTC already."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def clip(text: str, cap: int | None) -> str:
-    """Cut ``text`` to ``cap`` characters, the last one an ellipsis; None keeps it whole."""
-    if cap is None or len(text) <= cap:
-        return text
-    return text[: max(cap - 1, 0)] + ELLIPSIS
-
-
 def one_line(text: str) -> str:
     """Collapse every run of whitespace (CR, LF, tabs) to one space: safe for a mail header."""
     return " ".join(text.split())
@@ -116,33 +87,6 @@ def places(codes: Iterable[str], most: int | None = None) -> str:
     if most is not None and len(labels) > most:
         labels = [*labels[: most - 1], f"{len(labels) - most + 1} more"]
     return join_and(labels)
-
-
-class _VisibleText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def visible_text(markup: str) -> str:
-    """What a reader sees of a Telegram HTML message: tags removed, entities decoded."""
-    parser = _VisibleText()
-    parser.feed(markup)
-    parser.close()
-    return "".join(parser.parts)
-
-
-def utf16_units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def fits_telegram(markup: str, limit: int = TELEGRAM_BUDGET) -> bool:
-    """True when both the visible text and the raw HTML are within ``limit`` UTF-16 code units."""
-    visible = visible_text(markup)
-    return bool(visible.strip()) and utf16_units(visible) <= limit and utf16_units(markup) <= limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,4 +241,4 @@ class Renderer:
     def _telegram_fallback(self, stem: str, view: Callable[[int | None], dict[str, Any]]) -> str:
         """An override too long to fit even trimmed: send its plain-text sibling, escaped and cut."""
         plain = self.render(f"{stem}.txt.j2", {**view(_CAPS[-1]), "subject": ""}).strip()
-        return html.escape(clip(plain, TELEGRAM_BUDGET // 6), quote=False)
+        return esc(clip(plain, TELEGRAM_BUDGET // 6))  # // 6: each character may become '&quot;'

@@ -14,6 +14,7 @@ class SlidingWindow:
 
     A fixed-window server limit (X's 15-minute windows) can never be exceeded by a client that
     keeps every sliding window under the same budget. ``block_until`` honours a server's reset.
+    Time comes from the clocks given: ``monotonic`` paces, ``unix`` reads a server's Unix reset times.
     """
 
     def __init__(
@@ -22,6 +23,7 @@ class SlidingWindow:
         per: float,
         *,
         monotonic: Callable[[], float] = clock.monotonic,
+        unix: Callable[[], float] = clock.unix,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if requests < 1 or per <= 0:
@@ -29,6 +31,7 @@ class SlidingWindow:
         self.requests = requests
         self.per = per
         self._monotonic = monotonic
+        self._unix = unix
         self._sleep = sleep
         self._sent: deque[float] = deque()
         self._blocked_until = 0.0
@@ -81,7 +84,7 @@ class SlidingWindow:
 
     def block_until(self, unix_time: float) -> None:
         """Take no slot before ``unix_time`` (a server's x-rate-limit-reset)."""
-        deadline = self._monotonic() + max(0.0, unix_time - clock.unix())
+        deadline = self._monotonic() + max(0.0, unix_time - self._unix())
         self._blocked_until = max(self._blocked_until, deadline)
 
     def block_for(self, seconds: float) -> None:

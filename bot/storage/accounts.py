@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.clock import parse_iso
 from bot.detect import Pending, Verdict
 from bot.models import Account, AccountState, Availability, EventKind, Observation, Transition
 from bot.storage.database import open_db as open_db  # its home is bot.database; callers import it here too
 from bot.storage.outbox import Outbox
+from bot.text import parse_iso
 
 # For a restoring event, the restricting event whose time tells "restored after ...".
 _OPPOSITE = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.clock import parse_iso
+from bot.text import parse_iso
 
 CODE_PREFIX = "presswatch-"
 CLAIM_TTL = timedelta(hours=24)

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.clock import parse_iso
 from bot.models import Event, EventKind, Notice, NoticeKind, Subscriber
 from bot.routing import matches
 from bot.storage.rows import OutboxItem, SubscriberSpec, route_key, subscriber_from_row
+from bot.text import format_utc, parse_iso
 
 __all__ = ["Outbox", "OutboxItem", "SubscriberSpec", "route_key", "subscriber_from_row"]
 
@@ -146,7 +146,7 @@ class Outbox:
         with self.db.atomic():
             self.db.execute("UPDATE notices SET resolved_at = ? WHERE condition = ? AND resolved_at IS NULL",
                             [now.isoformat(), condition])
-            detail = f"Cleared: {first['summary']} (noticed {parse_iso(first['at']).strftime('%Y-%m-%d %H:%M UTC')})."
+            detail = f"Cleared: {first['summary']} (noticed {format_utc(parse_iso(first['at']))})."
             return self.notify_operators(NoticeKind.RECOVERED, summary, detail, now)
 
     def open_conditions(self) -> list[str]:

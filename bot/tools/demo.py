@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from bot import clock
 from bot.cli import logs
 from bot.config.model import load_config
 from bot.models import Message
 from bot.polling.monitor import CycleReport
+from bot.sandbox.configs import FAST_DELIVERY, FAST_X, sandbox_config, write_config
 from bot.sandbox.mail import MailSink
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
@@ -28,39 +30,24 @@ from bot.storage.outbox import OutboxItem
 GROUP, CHANNEL, PRIVATE, OPERATOR = -1001000000001, -1002000000002, 7000002, 7000001
 INDIA = ["delhi_reporter", "kisan_voice", "farmers_desk", "ind_activist", "mp_opposition", "news_collective"]
 
-CONFIG = """\
-version: 1
-database: demo.db
-x:
-  bearer_token: ${{X_BEARER_TOKEN}}
-  api_base_url: {x_url}
-  poll_interval: {interval}
-  jitter: 0.01
-  timeout: 1
-  rate_limit: {{requests: 300, per: 15m}}
-detection:
-  confirmations: 2
-telegram:
-  bot_token: ${{TELEGRAM_BOT_TOKEN}}
-  api_base_url: {tg_url}
-  commands: false
-email:
-  host: 127.0.0.1
-  port: {smtp_port}
-  security: none
-  from: "presswatch demo <alerts@presswatch.test>"
-delivery: {{retry_initial: 0.2, retry_max: 1}}
-watchlist:
-  - {{handle: MahirZeynalov, tags: [journalist, turkey]}}
-{india}
-subscribers:
-  - {{name: Press desk (email), email: desk@rights.test, countries: [TR, IN]}}
-  - {{name: Turkey group (Telegram), telegram_chat: {group}, countries: [TR]}}
-  - {{name: Alerts channel (Telegram), telegram_chat: {channel}, events: [restricted, restored, other]}}
-  - {{name: Lawyer for journalists (Telegram private), telegram_chat: {private}, tags: [journalist]}}
-operators:
-  - {{name: On-call operator, telegram_chat: {operator}}}
-"""
+def _config(x: XSandbox, tg: TelegramSandbox, mail: MailSink, interval: float) -> dict[str, Any]:
+    """The demo's config: both cases' accounts, four subscribers with different filters, one operator."""
+    watchlist = [{"handle": "MahirZeynalov", "tags": ["journalist", "turkey"]}]
+    watchlist += [{"handle": handle, "tags": ["india"]} for handle in INDIA]
+    return sandbox_config(
+        x_url=x.base_url, watchlist=watchlist, tg_url=tg.base_url, smtp_port=mail.port, poll_interval=interval,
+        x={**FAST_X, "rate_limit": {"requests": 300, "per": "15m"}}, telegram={"commands": False},
+        email={"from": "presswatch demo <alerts@presswatch.test>"}, database="demo.db",
+        detection={"confirmations": 2}, delivery=dict(FAST_DELIVERY),
+        subscribers=[
+            {"name": "Press desk (email)", "email": "desk@rights.test", "countries": ["TR", "IN"]},
+            {"name": "Turkey group (Telegram)", "telegram_chat": GROUP, "countries": ["TR"]},
+            {"name": "Alerts channel (Telegram)", "telegram_chat": CHANNEL,
+             "events": ["restricted", "restored", "other"]},
+            {"name": "Lawyer for journalists (Telegram private)", "telegram_chat": PRIVATE, "tags": ["journalist"]},
+        ],
+        operators=[{"name": "On-call operator", "telegram_chat": OPERATOR}],
+    )
 
 
 @dataclass
@@ -100,17 +87,18 @@ def _steps() -> list[Step]:
 class Demo:
     """Runs the App in-process against the three sandboxes and narrates what happens."""
 
-    def __init__(self, out: Console, interval: float) -> None:
+    def __init__(self, out: Console, interval: float, *, monotonic: Callable[[], float] = clock.monotonic) -> None:
         self.out = out
         self.interval = interval
-        self.started = time.monotonic()
+        self._monotonic = monotonic  # the narration's stamps and the drain's bound
+        self.started = monotonic()
         self.transitions: Counter[str] = Counter()
         self.delivered: Counter[str] = Counter()
         self.operator_alerts = 0
         self._delivered_event = asyncio.Event()
 
     def stamp(self) -> str:
-        return f"[dim]{time.monotonic() - self.started:5.1f}s[/]"
+        return f"[dim]{self._monotonic() - self.started:5.1f}s[/]"
 
     def on_cycle(self, report: CycleReport) -> None:
         if report.errors:
@@ -141,11 +129,7 @@ class Demo:
     async def _run(self, x: XSandbox, tg: TelegramSandbox, mail: MailSink, tmp: Path) -> int:
         from bot.daemon.app import App
 
-        path = tmp / "config.yaml"
-        india = "\n".join(f"  - {{handle: {h}, tags: [india]}}" for h in INDIA)
-        path.write_text(CONFIG.format(x_url=x.base_url, tg_url=tg.base_url, smtp_port=mail.port, india=india,
-                                      interval=self.interval, group=GROUP, channel=CHANNEL, private=PRIVATE,
-                                      operator=OPERATOR))
+        path = write_config(tmp, _config(x, tg, mail, self.interval))
         config = load_config(path, {"X_BEARER_TOKEN": x.bearer_token, "TELEGRAM_BOT_TOKEN": tg.token})
         app = App(config, on_delivered=self.on_delivered, on_cycle=self.on_cycle)
         self.out.print(f"[bold]presswatch demo[/]: {len(config.watchlist)} accounts, polled every "
@@ -203,8 +187,8 @@ class Demo:
 
     async def _drain(self, app: object, timeout: float = 30) -> None:
         """Wait until nothing is queued or in flight in the outbox."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = self._monotonic() + timeout
+        while self._monotonic() < deadline:
             depth = app.outbox.depth()  # type: ignore[attr-defined]
             if not depth.get("pending") and not depth.get("sending"):
                 return
