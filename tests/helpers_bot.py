@@ -57,7 +57,8 @@ class Bot:
 
     def __init__(self, mode: str = "verify") -> None:
         self.db = open_db(None)
-        self.store, self.outbox = Store(self.db), Outbox(self.db)
+        self.outbox = Outbox(self.db)
+        self.store = Store(self.db, self.outbox)
         self.clock, self.x = Clock(), FakeX()
         self.service = SelfService(self.store, self.outbox, admins=[ADMIN], mode=mode, secret=SECRET,
                                    lookup=self.x, clock=self.clock)

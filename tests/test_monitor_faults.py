@@ -19,7 +19,7 @@ from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Store, open_db
 from bot.storage.guard import StorageGuard
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import Clock, FakeMonotonic
+from tests.helpers_core import Clock, FakeMonotonic, rows
 from watchers.x import XWatcher
 
 TOKEN = "monitor-faults-token"
@@ -48,7 +48,7 @@ def path(tmp_path: Path) -> Path:
 def store(path: Path) -> Iterator[Store]:
     db = open_db(path)
     db.execute("PRAGMA busy_timeout = 20")
-    yield Store(db)
+    yield Store(db, Outbox(db))
     db.close()
 
 
@@ -76,7 +76,7 @@ async def cycle(monitor: Monitor, clock: Clock, after: float = INTERVAL) -> Cycl
 
 
 def notices(store: Store) -> list[tuple[str, str | None]]:
-    return [(r["kind"], r["condition"]) for r in store.rows("SELECT kind, condition FROM notices ORDER BY id")]
+    return [(r["kind"], r["condition"]) for r in rows(store.db, "SELECT kind, condition FROM notices ORDER BY id")]
 
 
 def setup(store: Store, sb: XSandbox, clock: Clock) -> None:

@@ -251,9 +251,8 @@ class Ownership:
         return Reply(f"@{esc(account.handle)} is no longer watched.")
 
     def _drop_owner_alerts(self, account_pk: int) -> None:
-        for row in self.store.rows("SELECT id FROM subscribers WHERE key LIKE ? AND enabled = 1",
-                                   [f"owner:%:{account_pk}"]):
-            self.outbox.disable(row["id"], NOT_OWNER)
+        for sub in self.outbox.enabled_keyed("owner:", f":{account_pk}"):  # owner_key(any user, account_pk)
+            self.outbox.disable(sub.id, NOT_OWNER)
 
     def add(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
         """/add @handle [tags] (admins): watch a handle with no owner."""

@@ -18,6 +18,7 @@ from bot.chatbot.subscriptions import UNSUBSCRIBED, Subscriptions
 from bot.chatbot.userinput import clip, parse_number
 from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox
+from bot.storage.rows import DisabledSubscriber
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +217,6 @@ class SelfService:
     def _link(self, caller: Caller, args: list[str], now: datetime) -> Reply:
         return self.subscriptions.link(caller, args, now, self.bot_username())
 
-    def _disabled(self) -> list[dict[str, Any]]:
+    def _disabled(self) -> list[DisabledSubscriber]:
         """Subscribers disabled by presswatch (delivery failures, the config), not those who left."""
-        return self.store.rows(
-            "SELECT name, disabled_reason FROM subscribers WHERE enabled = 0 AND operator = 0"
-            " AND coalesce(disabled_reason, '') NOT IN (?, ?) ORDER BY id", [UNSUBSCRIBED, NOT_OWNER])
+        return self.outbox.disabled(except_reasons=(UNSUBSCRIBED, NOT_OWNER))

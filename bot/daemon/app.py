@@ -59,8 +59,8 @@ class App:
         self.on_delivered = on_delivered
         self.on_cycle = on_cycle
         self.db = open_db(config.database)
-        self.store = Store(self.db)
         self.outbox = Outbox(self.db)
+        self.store = Store(self.db, self.outbox)
         self.cycles = 0
         self.last_report: CycleReport | None = None
         self._cycle_done = asyncio.Condition()

@@ -7,26 +7,22 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.clock import parse_iso
 from bot.models import Event, EventKind, Notice, NoticeKind, Subscriber
 from bot.routing import matches
 from bot.storage.rows import OutboxItem, SubscriberSpec, route_key, subscriber_from_row
+from bot.storage.subscribers import SubscriberBook
 
 __all__ = ["Outbox", "OutboxItem", "SubscriberSpec", "route_key", "subscriber_from_row"]
 
 _REMOVED = "removed from the config"
 
 
-class Outbox:
-    """All reads and writes of subscribers, notices and outbox rows."""
+class Outbox(SubscriberBook):
+    """All writes of subscribers, notices and outbox rows, and the reads of notices and the outbox.
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+    The reads of subscribers are SubscriberBook's.
+    """
 
     def upsert_subscriber(self, spec: SubscriberSpec, now: datetime) -> int:
         """Create or update a subscriber by key.
@@ -65,23 +61,6 @@ class Outbox:
             " WHERE source = 'config' AND enabled = 1 AND id NOT IN (SELECT value FROM json_each(?))",
             [_REMOVED, json.dumps(keys)],
         )
-
-    def subscriber(self, subscriber_id: int) -> Subscriber | None:
-        rows = self._rows("SELECT * FROM subscribers WHERE id = ?", [subscriber_id])
-        return subscriber_from_row(rows[0]) if rows else None
-
-    def subscriber_by_key(self, key: str) -> Subscriber | None:
-        rows = self._rows("SELECT * FROM subscribers WHERE key = ?", [key])
-        return subscriber_from_row(rows[0]) if rows else None
-
-    def subscribers(self, *, operator: bool | None = None, enabled_only: bool = True) -> list[Subscriber]:
-        where = ["1 = 1"]
-        if operator is not None:
-            where.append(f"operator = {int(operator)}")
-        if enabled_only:
-            where.append("enabled = 1")
-        rows = self._rows(f"SELECT * FROM subscribers WHERE {' AND '.join(where)} ORDER BY id")
-        return [subscriber_from_row(row) for row in rows]
 
     def fan_out(self, transition_ids: Sequence[int], now: datetime) -> int:
         """One outbox row per (transition, matching address); joins the caller's transaction.
