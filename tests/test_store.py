@@ -317,3 +317,15 @@ def test_account_ids_are_found_by_listed_or_current_handle(store: Store) -> None
     observe(store, "bob", seen(account_id="2", handle="bob"), T0)
     assert store.account_ids(["ALICE", "alice_new", "bob", "carol", "nobody"]) == {
         "alice": "1", "alice_new": "1", "bob": "2"}
+
+
+def test_add_account_watches_a_new_handle_and_rewatches_a_dropped_one_keeping_its_owner(store: Store) -> None:
+    added = store.add_account("Alice", ["b", "a", "a"], "telegram", 7, T0)
+    assert (added.handle, added.tags, added.source, added.owner_telegram_id) == ("Alice", ("a", "b"), "telegram", 7)
+    store.unwatch(added.pk)
+    assert store.find_account("alice") is None
+    store.set_owner(added.pk, 8)
+    again = store.add_account("ALICE", ["c"], "telegram", None, LATER)
+    assert (again.pk, again.tags, again.owner_telegram_id) == (added.pk, ("a", "b", "c"), 8)
+    assert [w.account.pk for w in store.watched()] == [added.pk]
+    assert store.add_account("alice", [], "config", 9, LATER).owner_telegram_id == 9

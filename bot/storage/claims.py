@@ -71,12 +71,9 @@ class ClaimBook:
 
     def create(self, user_id: int, chat_id: int, handle: str, code: str, now: datetime,
                ttl: timedelta = CLAIM_TTL) -> Claim:
-        cursor = self.db.execute(
-            "INSERT INTO claims (telegram_user_id, chat_id, handle, code, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [user_id, chat_id, handle, code, now.isoformat(), (now + ttl).isoformat()],
-        )
-        found = self.get(int(cursor.lastrowid or 0))
+        claim = {"telegram_user_id": user_id, "chat_id": chat_id, "handle": handle, "code": code,
+                 "created_at": now.isoformat(), "expires_at": (now + ttl).isoformat()}
+        found = self.get(int(self.db.table("claims").insert(claim).last_rowid or 0))
         assert found is not None
         return found
 

@@ -45,17 +45,15 @@ class PollLog:
 
     def start(self, now: datetime) -> int:
         """Record a cycle starting; its id."""
-        cursor = self.db.execute("INSERT INTO polls (started_at) VALUES (?)", [now.isoformat()])
-        return int(cursor.lastrowid or 0)
+        return int(self.db.table("polls").insert({"started_at": now.isoformat()}).last_rowid or 0)
 
     def finish(self, poll_id: int, now: datetime, *, requests: int, ok: int, failed: int, error: str | None,
                rate_remaining: int | None, rate_reset_at: datetime | None) -> None:
-        self.db.execute(
-            "UPDATE polls SET finished_at = ?, requests = ?, accounts_ok = ?, accounts_failed = ?, error = ?,"
-            " rate_remaining = ?, rate_reset_at = ? WHERE id = ?",
-            [now.isoformat(), requests, ok, failed, error, rate_remaining,
-             rate_reset_at.isoformat() if rate_reset_at else None, poll_id],
-        )
+        self.db.table("polls").update(poll_id, {
+            "finished_at": now.isoformat(), "requests": requests, "accounts_ok": ok, "accounts_failed": failed,
+            "error": error, "rate_remaining": rate_remaining,
+            "rate_reset_at": rate_reset_at.isoformat() if rate_reset_at else None,
+        })
 
     def last(self, *, successful: bool = False) -> Poll | None:
         """The newest cycle; with ``successful``, the newest that finished having read an account."""

@@ -151,3 +151,12 @@ def spec_from_row(row: dict[str, Any]) -> SubscriberSpec:
         operator=bool(row["operator"]), source=row["source"],
     )
 
+
+def spec_columns(spec: SubscriberSpec) -> dict[str, Any]:
+    """The subscribers columns a spec sets (the key and the enabled state are the caller's)."""
+    return {
+        "name": spec.name, "channel": spec.channel, "address": spec.address,
+        "countries": json.dumps(sorted(spec.countries)), "events": json.dumps(list(spec.events)),
+        "tags": json.dumps(sorted(spec.tags)), "accounts": json.dumps(sorted(spec.accounts)),
+        "operator": int(spec.operator), "source": spec.source,
+    }

@@ -32,16 +32,18 @@ class TransitionLog:
                raw: str, first_seen: datetime, now: datetime) -> int:
         """Record one event of ``change`` for account ``pk``, confirmed ``now``; the transition's id."""
         current = change.current
-        cursor = self.db.execute(
-            "INSERT INTO transitions (account_pk, kind, countries, withheld_in, availability, handle,"
-            " previous_handle, name, first_seen_at, confirmed_at, previous_since, evidence, evidence_sha256)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [pk, str(kind), json.dumps(list(countries)), json.dumps(sorted(current.withheld_in)),
-             str(current.availability), current.handle, change.previous.handle, current.name,
-             first_seen.isoformat(), now.isoformat(), self._since(pk, kind, countries),
-             raw, hashlib.sha256(raw.encode()).hexdigest()],
-        )
-        return int(cursor.lastrowid or 0)
+        row = {
+            "account_pk": pk, "kind": str(kind), "countries": json.dumps(list(countries)),
+            "withheld_in": json.dumps(sorted(current.withheld_in)), "availability": str(current.availability),
+            "handle": current.handle, "previous_handle": change.previous.handle, "name": current.name,
+            "first_seen_at": first_seen.isoformat(), "confirmed_at": now.isoformat(),
+            "previous_since": self._since(pk, kind, countries),
+            "evidence": raw, "evidence_sha256": hashlib.sha256(raw.encode()).hexdigest(),
+        }
+        # Named like sqlite-utils' insert({...}), executed directly: its insert() reads the schema on every
+        # call (70 us a row, not 4), which made Store.record of a batch of changes 60% slower.
+        sql = f"INSERT INTO transitions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        return int(self.db.execute(sql, list(row.values())).lastrowid or 0)
 
     def _since(self, pk: int, kind: EventKind, countries: tuple[str, ...]) -> str | None:
         """When the restriction this event lifts was confirmed, if presswatch saw it happen."""
