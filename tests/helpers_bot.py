@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.chatbot.caller import Caller, Reply
+from bot.chatbot.claims import CODE_PREFIX
 from bot.chatbot.links import link_secret
 from bot.chatbot.ownership import LookupFailed
 from bot.chatbot.service import SelfService
 from bot.models import Availability, Observation
 from bot.storage.accounts import Store, open_db
-from bot.storage.claims import CODE_PREFIX
 from bot.storage.outbox import Outbox
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -7,13 +7,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.chatbot.caller import Caller, Reply, handle_arg, one_handle
+from bot.chatbot.claims import MAX_PENDING, code_in_profile, new_code
 from bot.chatbot.links import TAG_RE, UsageError
 from bot.chatbot.replies import esc, when
 from bot.chatbot.userinput import SQLITE_MAX, clip, is_digits, parse_number, quote
 from bot.models import Account, Availability, Observation
 from bot.polling.ratelimit import SlidingWindow
 from bot.storage.accounts import Store
-from bot.storage.claims import MAX_PENDING, Claim, ClaimBook, code_in_profile, new_code
+from bot.storage.claims import Claim, ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
 from watchers.base import Watcher, WatcherError
 
