@@ -98,12 +98,12 @@ class Subscriptions:
         A disabled row (unsubscribed, blocked, removed from the config) is not a route.
         """
         chat = str(caller.chat_id)
-        own = [spec for spec in (self.outbox.enabled_spec(self._key(caller)),) if spec is not None]
+        own = self.outbox.enabled_spec(self._key(caller))
         config = self.outbox.enabled_at("telegram", chat, operator=False, prefix="config:")
         prefix = f"owner:{caller.user_id}:"  # owner_key(user, pk)
         owned = self.outbox.owner_routes(prefix) if caller.private and caller.user_id is not None else []
         operator = self.outbox.enabled_at("telegram", chat, operator=True)
-        lines = [f"This chat is subscribed: {esc(describe_filters(_filters(spec)))}." for spec in own]
+        lines = [f"This chat is subscribed: {esc(describe_filters(_filters(own)))}."] if own else []
         lines += [f"The operator's config sends alerts here ({esc(spec.name)}): "
                   f"{esc(describe_filters(_filters(spec)))}." for spec in config]
         lines += [f"Alerts about @{esc(route.handle)}, which you own: events: "
