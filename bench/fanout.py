@@ -217,8 +217,8 @@ async def run(args: argparse.Namespace) -> int:
     broken: list[str] = []
     try:
         db = open_db(Path(tmp.name) / "fanout.db")
-        store = Store(db)
         outbox = Outbox(db)
+        store = Store(db, outbox)
         now = clock.now()
         chats = [CHAT_BASE + i for i in range(n_tg)]
         telegram.add_chats(chats)

@@ -130,10 +130,10 @@ async def measure(accounts: int, rounds: int, change_percent: float, subscribers
     tmp = tempfile.TemporaryDirectory(prefix="presswatch-bench-")
     try:
         db = open_db(Path(tmp.name) / "bench.db")
-        store = Store(db)
+        outbox = Outbox(db)
+        store = Store(db, outbox)
         now = clock.now()
         store.sync_watchlist(((f"{PREFIX}{i}", ()) for i in range(accounts)), now)
-        outbox = Outbox(db)
         for i in range(subscribers):  # so the confirming cycle writes outbox rows too
             outbox.upsert_subscriber(SubscriberSpec(key=f"bench:{i}", name=f"sub {i}", channel="email",
                                                     address=f"sub{i}@example.org"), now)

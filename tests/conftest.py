@@ -16,6 +16,7 @@ from bot.sandbox.mail import MailSink
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Store, open_db
+from bot.storage.outbox import Outbox
 from tests.helpers_core import T0, Clock
 
 
@@ -60,7 +61,7 @@ def file_db(db_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def store(db: Database) -> Store:
-    return Store(db)
+    return Store(db, Outbox(db))
 
 
 @pytest.fixture

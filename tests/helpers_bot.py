@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.chatbot.caller import Caller, Reply
+from bot.chatbot.claims import CODE_PREFIX
 from bot.chatbot.links import link_secret
 from bot.chatbot.ownership import LookupFailed
 from bot.chatbot.service import SelfService
 from bot.models import Availability, Observation
 from bot.storage.accounts import Store, open_db
-from bot.storage.claims import CODE_PREFIX, ClaimBook
+from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox
 from tests.helpers_core import Clock
 
@@ -50,7 +51,8 @@ class Bot:
 
     def __init__(self, mode: str = "verify") -> None:
         self.db = open_db(None)
-        self.store, self.outbox = Store(self.db), Outbox(self.db)
+        self.outbox = Outbox(self.db)
+        self.store = Store(self.db, self.outbox)
         self.clock, self.x = Clock(T0), FakeX()
         self.service = SelfService(self.store, self.outbox, ClaimBook(self.db), admins=[ADMIN], mode=mode,
                                    secret=SECRET, lookup=self.x, clock=self.clock)

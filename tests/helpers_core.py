@@ -1,4 +1,4 @@
-"""Small shared helpers for the core tests: observations, states, clocks and a fake Notifier."""
+"""Small shared helpers for the core tests: observations, states, database rows, clocks and a fake Notifier."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlite_utils import Database
 
 from bot.detect import detect
 from bot.models import AccountState, Availability, Message, Observation
@@ -29,6 +31,11 @@ def state(
     name: str = "Alice",
 ) -> AccountState:
     return AccountState(availability, protected, frozenset(withheld), handle, name)
+
+
+def rows(db: Database, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    """The rows of a query, to assert on the database (production code asks its repositories instead)."""
+    return list(db.query(sql, params))
 
 
 def seen(

@@ -21,6 +21,7 @@ from bot import __version__
 from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Store, open_db
 from bot.storage.migrations import SCHEMA, SCHEMA_TABLE
+from bot.storage.outbox import Outbox
 from tests.helpers_core import T0
 
 READS = ("history", "check")
@@ -79,7 +80,7 @@ def x() -> Iterator[XSandbox]:
 
 def presswatch_db(path: Path) -> Path:
     db = open_db(path)
-    Store(db).sync_watchlist([("calm_one", [])], T0)
+    Store(db, Outbox(db)).sync_watchlist([("calm_one", [])], T0)
     db.close()
     return path
 

@@ -17,6 +17,7 @@ from bot.storage.accounts import open_db as open_db_from_store
 from bot.storage.database import Contents, DatabaseError, inspect, open_db, open_readonly
 from bot.storage.lock import DaemonLock, LockHeld, lock_path
 from bot.storage.migrations import NAMES, SCHEMA, SCHEMA_TABLE, migrations
+from bot.storage.outbox import Outbox
 from tests.helpers_core import T0
 
 
@@ -26,7 +27,7 @@ def digest(path: Path) -> str:
 
 def presswatch_db(path: Path) -> Path:
     db = open_db(path)
-    Store(db).sync_watchlist([("alice", ["journalist"])], T0)
+    Store(db, Outbox(db)).sync_watchlist([("alice", ["journalist"])], T0)
     db.close()  # the last connection checkpoints: everything is in the main file, no -wal left
     return path
 
@@ -129,7 +130,7 @@ def test_open_readonly_creates_nothing(tmp_path: Path) -> None:
     path = presswatch_db(tmp_path / "pw.db")
     db = open_readonly(path)
     assert db is not None
-    assert [t.handle for t in Store(db).transitions()] == []
+    assert [t.handle for t in Store(db, Outbox(db)).transitions()] == []
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         db.execute("DELETE FROM accounts")
     db.close()
@@ -138,11 +139,11 @@ def test_open_readonly_creates_nothing(tmp_path: Path) -> None:
 
 def test_open_readonly_reads_what_a_writer_has_not_checkpointed(tmp_path: Path) -> None:
     writer = open_db(tmp_path / "pw.db")
-    Store(writer).sync_watchlist([("alice", [])], T0)
+    Store(writer, Outbox(writer)).sync_watchlist([("alice", [])], T0)
     reader = open_readonly(tmp_path / "pw.db")
     assert reader is not None
     assert [row["handle"] for row in reader.query("SELECT handle FROM accounts")] == ["alice"]
-    Store(writer).sync_watchlist([("alice", []), ("bob", [])], T0)
+    Store(writer, Outbox(writer)).sync_watchlist([("alice", []), ("bob", [])], T0)
     assert [row["handle"] for row in reader.query("SELECT handle FROM accounts ORDER BY pk")] == ["alice", "bob"]
     reader.close()
     writer.close()

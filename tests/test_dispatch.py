@@ -21,7 +21,7 @@ from bot.models import Message, NoticeKind
 from bot.storage.accounts import Store, open_db
 from bot.storage.outbox import Outbox, OutboxItem, SubscriberSpec
 from notifiers.base import Moved, NotifyError, Permanent, RetryLater
-from tests.helpers_core import SUSPENDED, T0, Clock, FakeMonotonic, FakeNotifier, VirtualTime, observe, seen
+from tests.helpers_core import SUSPENDED, T0, Clock, FakeMonotonic, FakeNotifier, VirtualTime, observe, rows, seen
 
 HANDLES = ("alice", "bob", "carol")
 
@@ -72,11 +72,11 @@ def dispatcher(store: Store, clock: Clock, notifiers: list[FakeNotifier], pacer:
 
 
 def outbox_rows(store: Store) -> list[dict[str, Any]]:
-    return store.rows("SELECT * FROM outbox ORDER BY id")
+    return rows(store.db, "SELECT * FROM outbox ORDER BY id")
 
 
 def notices(store: Store, kind: NoticeKind) -> list[dict[str, Any]]:
-    return store.rows("SELECT * FROM notices WHERE kind = ?", [str(kind)])
+    return rows(store.db, "SELECT * FROM notices WHERE kind = ?", [str(kind)])
 
 
 async def test_an_alert_is_delivered_once_and_marked_sent(store: Store, clock: Clock,
@@ -226,7 +226,8 @@ async def test_an_unexpected_exception_is_retried_not_lost(store: Store, clock: 
 async def test_after_a_crash_only_the_in_flight_messages_are_sent_again(tmp_path: Path, clock: Clock,
                                                                         pacer_clock: FakeMonotonic) -> None:
     path = tmp_path / "pw.db"
-    first = Store(open_db(path))
+    first_db = open_db(path)
+    first = Store(first_db, Outbox(first_db))
     first.sync_watchlist([(h, ()) for h in HANDLES], T0)
     for n, handle in enumerate(HANDLES):
         observe(first, handle, seen(account_id=str(n + 1), handle=handle), T0)
@@ -237,7 +238,8 @@ async def test_after_a_crash_only_the_in_flight_messages_are_sent_again(tmp_path
     outbox.mark_sent(delivered.id, T0)  # went out before the crash; in_flight was being sent
     first.db.close()
 
-    store = Store(open_db(path))
+    db = open_db(path)
+    store = Store(db, Outbox(db))
     email = FakeNotifier("email")
     stop = asyncio.Event()
     d = dispatcher(store, clock, [email], on_delivered=lambda item, msg: stop.set() if len(email.sent) == 2 else None)

@@ -21,7 +21,18 @@ from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard
 from bot.storage.outbox import Outbox, SubscriberSpec
 from notifiers.base import ConfigRefused, NotifyError, Unreached
-from tests.helpers_core import SUSPENDED, T0, Clock, FakeMonotonic, FakeNotifier, VirtualTime, observe, seen, until
+from tests.helpers_core import (
+    SUSPENDED,
+    T0,
+    Clock,
+    FakeMonotonic,
+    FakeNotifier,
+    VirtualTime,
+    observe,
+    rows,
+    seen,
+    until,
+)
 
 HANDLES = ("alice", "bob")
 
@@ -80,7 +91,7 @@ def dispatcher(store: Store, clock: Clock, *notifiers: FakeNotifier, **kw: Any) 
 
 
 def statuses(store: Store) -> list[str]:
-    return [row["status"] for row in store.rows("SELECT status FROM outbox ORDER BY id")]
+    return [row["status"] for row in rows(store.db, "SELECT status FROM outbox ORDER BY id")]
 
 
 async def test_a_locked_database_delays_delivery_and_the_dispatcher_lives_on(store: Store, lock: Lock) -> None:
@@ -142,7 +153,7 @@ async def test_our_own_configuration_refused_disables_no_one_and_tells_the_opera
     outbox = Outbox(store.db)
     assert all(sub is not None and sub.enabled for sub in (outbox.subscriber(desk), outbox.subscriber(other)))
     assert len(email.attempts) == 1, "the channel waits after its configuration was refused"
-    notices = store.rows("SELECT kind, condition FROM notices")
+    notices = rows(store.db, "SELECT kind, condition FROM notices")
     assert notices == [{"kind": str(NoticeKind.CONFIG_REFUSED), "condition": "email_from"}]
     assert len(telegram.sent) == 1 and "refuses presswatch" in telegram.sent[0][1].subject
     email.always = {}  # the operator fixed email.from (a restart, or a reload)
@@ -150,7 +161,7 @@ async def test_our_own_configuration_refused_disables_no_one_and_tells_the_opera
     await d.drain()
     assert sorted(address for address, _ in email.sent) == ["desk@example.org"] * 2 + ["other@example.org"] * 2
     assert outbox.open_conditions() == []
-    recovered = store.rows("SELECT summary FROM notices WHERE kind = ?", [str(NoticeKind.RECOVERED)])
+    recovered = rows(store.db, "SELECT summary FROM notices WHERE kind = ?", [str(NoticeKind.RECOVERED)])
     assert [row["summary"] for row in recovered] == ["Email accepts presswatch's configuration again"]
 
 

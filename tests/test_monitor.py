@@ -15,7 +15,7 @@ from bot.polling.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import ACTIVE, SUSPENDED, Clock, FakeMonotonic
+from tests.helpers_core import ACTIVE, SUSPENDED, Clock, FakeMonotonic, rows
 from watchers.base import RateInfo
 from watchers.x import XWatcher
 
@@ -221,14 +221,14 @@ async def test_an_auth_failure_aborts_the_cycle(sb: XSandbox, store: Store, cloc
     assert report.aborted == "auth" and report.requests in (2, 3) and sb.request_count == 3 + report.requests
     # Batches of 100, 100 and 50: two asked, one answered; or three asked, the 401 on the second or the third.
     assert report.ok in {2: (100,), 3: (150, 200)}[report.requests] and report.ok + report.failed == 250
-    assert store.rows("SELECT count(*) AS n FROM transitions")[0]["n"] == 0
+    assert rows(store.db, "SELECT count(*) AS n FROM transitions")[0]["n"] == 0
     poll = store.last_poll()
-    assert poll is not None and poll["accounts_failed"] == report.failed and f"HTTP {status}" in poll["error"]
+    assert poll is not None and poll.accounts_failed == report.failed and f"HTTP {status}" in (poll.error or "")
 
 
 def open_notices(store: Store) -> list[tuple[str, str | None]]:
-    return [(r["kind"], r["condition"]) for r in store.rows(
-        "SELECT kind, condition FROM notices WHERE resolved_at IS NULL ORDER BY id")]
+    return [(r["kind"], r["condition"]) for r in rows(
+        store.db, "SELECT kind, condition FROM notices WHERE resolved_at IS NULL ORDER BY id")]
 
 
 def operator(store: Store, clock: Clock) -> None:
@@ -258,12 +258,12 @@ async def test_health_notices_wait_for_failures_to_persist_and_resolve_after_a_g
     assert open_notices(store) == [(str(kind), X_CONDITION)]
     sb.fail_next(fault)
     await cycle(monitor, clock)
-    assert len(store.rows("SELECT id FROM notices")) == 1  # raised once while it lasts
+    assert len(rows(store.db, "SELECT id FROM notices")) == 1  # raised once while it lasts
     assert Outbox(store.db).depth() == {"pending": 1}
 
     assert (await cycle(monitor, clock)).ok == 1
     assert open_notices(store) == [(str(NoticeKind.RECOVERED), None)]
-    assert store.rows("SELECT resolved_at FROM notices WHERE kind = ?", [str(kind)])[0]["resolved_at"]
+    assert rows(store.db, "SELECT resolved_at FROM notices WHERE kind = ?", [str(kind)])[0]["resolved_at"]
     assert Outbox(store.db).depth() == {"pending": 2}
     await cycle(monitor, clock)
     assert Outbox(store.db).depth() == {"pending": 2}
@@ -304,9 +304,9 @@ async def test_cycles_record_their_polls(sb: XSandbox, store: Store, clock: Cloc
     await cycle(monitor, clock)
     good = store.last_poll(successful=True)
     last = store.last_poll()
-    assert good is not None and last is not None and good["id"] != last["id"]
-    assert (good["accounts_ok"], good["requests"], good["rate_remaining"]) == (1, 1, 299)
-    assert (last["accounts_ok"], last["accounts_failed"]) == (0, 1) and "500" in last["error"]
+    assert good is not None and last is not None and good.id != last.id
+    assert (good.accounts_ok, good.requests, good.rate_remaining) == (1, 1, 299)
+    assert (last.accounts_ok, last.accounts_failed) == (0, 1) and "500" in (last.error or "")
 
 
 async def test_recorded_transitions_are_handed_to_on_recorded(sb: XSandbox, store: Store, clock: Clock,

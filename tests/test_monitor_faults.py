@@ -19,7 +19,7 @@ from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import Clock, FakeMonotonic
+from tests.helpers_core import Clock, FakeMonotonic, rows
 from watchers.x import XWatcher
 
 TOKEN = "monitor-faults-token"
@@ -66,7 +66,7 @@ async def cycle(monitor: Monitor, clock: Clock, after: float = INTERVAL) -> Cycl
 
 
 def notices(store: Store) -> list[tuple[str, str | None]]:
-    return [(r["kind"], r["condition"]) for r in store.rows("SELECT kind, condition FROM notices ORDER BY id")]
+    return [(r["kind"], r["condition"]) for r in rows(store.db, "SELECT kind, condition FROM notices ORDER BY id")]
 
 
 def setup(store: Store, sb: XSandbox, clock: Clock) -> None:

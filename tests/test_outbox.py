@@ -10,7 +10,7 @@ import pytest
 from bot.models import NoticeKind
 from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import SUSPENDED, T0, observe, seen
+from tests.helpers_core import SUSPENDED, T0, observe, rows, seen
 
 LATER = T0 + timedelta(minutes=5)
 
@@ -26,14 +26,14 @@ def spec(key: str, **kwargs: Any) -> SubscriberSpec:
 
 
 def statuses(store: Store) -> list[tuple[int, str]]:
-    return [(r["subscriber_id"], r["status"]) for r in store.rows(
-        "SELECT subscriber_id, status FROM outbox ORDER BY id")]
+    return [(r["subscriber_id"], r["status"]) for r in rows(
+        store.db, "SELECT subscriber_id, status FROM outbox ORDER BY id")]
 
 
 def transition(store: Store, handle: str = "alice") -> int:
     """Record one suspension of a fresh account; returns its transition id (fanned out as recorded)."""
     store.sync_watchlist([(w.account.handle, w.account.tags) for w in store.watched()] + [(handle, ())], T0)
-    ident = str(100 + len(store.rows("SELECT pk FROM accounts")))
+    ident = str(100 + len(rows(store.db, "SELECT pk FROM accounts")))
     observe(store, handle, seen(account_id=ident, handle=handle), T0)
     [tid] = observe(store, handle, seen(SUSPENDED, account_id=ident), T0)
     return tid
@@ -52,7 +52,7 @@ def test_sync_config_disables_subscribers_removed_from_the_config(store: Store, 
     outbox.sync_config([spec("a")], LATER)
     assert [s.name for s in outbox.subscribers()] == ["a", "chat"]
     assert outbox.subscriber(chat) is not None
-    reasons = {r["key"]: r["disabled_reason"] for r in store.rows("SELECT key, disabled_reason FROM subscribers")}
+    reasons = {r["key"]: r["disabled_reason"] for r in rows(store.db, "SELECT key, disabled_reason FROM subscribers")}
     assert reasons == {"a": None, "b": "removed from the config", "ops": "removed from the config", "chat": None}
 
 
@@ -113,8 +113,8 @@ def test_a_condition_is_notified_once_until_resolved(store: Store, outbox: Outbo
     assert first is not None
     assert outbox.notify_operators(NoticeKind.STALE, "stale", "still", LATER, condition="stale") is None
     assert outbox.open_conditions() == ["stale"]
-    rows = store.rows("SELECT notice_id, subscriber_id FROM outbox ORDER BY id")
-    assert [(r["notice_id"], r["subscriber_id"]) for r in rows] == [(first, ops[0]), (first, ops[1])]
+    found = rows(store.db, "SELECT notice_id, subscriber_id FROM outbox ORDER BY id")
+    assert [(r["notice_id"], r["subscriber_id"]) for r in found] == [(first, ops[0]), (first, ops[1])]
     notice = outbox.notice(first)
     assert notice is not None and (notice.kind, notice.summary, notice.at) == (NoticeKind.STALE, "stale", T0)
 
@@ -123,7 +123,7 @@ def test_a_condition_is_notified_once_until_resolved(store: Store, outbox: Outbo
     notice = outbox.notice(recovered)
     assert notice is not None and (notice.kind, notice.summary) == (NoticeKind.RECOVERED, "polling again")
     assert outbox.open_conditions() == []
-    assert len(store.rows("SELECT id FROM outbox WHERE notice_id = ?", [recovered])) == 2
+    assert len(rows(store.db, "SELECT id FROM outbox WHERE notice_id = ?", [recovered])) == 2
     assert outbox.resolve("stale", "again", LATER) is None
     assert outbox.notify_operators(NoticeKind.STALE, "stale", "", LATER, condition="stale") is not None
 
@@ -157,7 +157,7 @@ def test_claim_due_skips_rows_not_yet_due(store: Store, outbox: Outbox) -> None:
     assert outbox.claim_due(T0 + timedelta(seconds=29), 1) == []
     [again] = outbox.claim_due(T0 + timedelta(seconds=30), 1)
     assert (again.id, again.attempts) == (item.id, 2)
-    assert store.rows("SELECT last_error FROM outbox")[0]["last_error"] == "timeout"
+    assert rows(store.db, "SELECT last_error FROM outbox")[0]["last_error"] == "timeout"
 
 
 def test_recover_in_flight_puts_sending_rows_back_to_pending(store: Store, outbox: Outbox) -> None:

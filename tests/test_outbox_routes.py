@@ -9,7 +9,7 @@ import pytest
 
 from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import SUSPENDED, T0, observe, seen
+from tests.helpers_core import SUSPENDED, T0, observe, rows, seen
 
 
 @pytest.fixture
@@ -30,9 +30,9 @@ def add(outbox: Outbox, key: str, channel: str, address: str, **kw: Any) -> int:
     return outbox.upsert_subscriber(SubscriberSpec(key=key, name=key, channel=channel, address=address, **kw), T0)
 
 
-def rows(store: Store) -> list[tuple[int, int]]:
-    return [(r["transition_id"], r["subscriber_id"]) for r in store.rows(
-        "SELECT transition_id, subscriber_id FROM outbox ORDER BY id")]
+def queued(store: Store) -> list[tuple[int, int]]:
+    return [(r["transition_id"], r["subscriber_id"]) for r in rows(
+        store.db, "SELECT transition_id, subscriber_id FROM outbox ORDER BY id")]
 
 
 def test_a_chat_that_several_routes_lead_to_gets_one_copy(store: Store, outbox: Outbox) -> None:
@@ -45,7 +45,7 @@ def test_a_chat_that_several_routes_lead_to_gets_one_copy(store: Store, outbox: 
     mail = add(outbox, "config:Mail", "email", "Desk@Example.org")
     add(outbox, "config:Mail2", "email", "desk@example.org")
     [tid] = observe(store, "alice", seen(SUSPENDED, account_id="1"), T0)
-    assert sorted(rows(store)) == sorted([(tid, config), (tid, owner), (tid, mail)])
+    assert sorted(queued(store)) == sorted([(tid, config), (tid, owner), (tid, mail)])
 
 
 def test_each_route_still_filters_on_its_own(store: Store, outbox: Outbox) -> None:
@@ -53,7 +53,7 @@ def test_each_route_still_filters_on_its_own(store: Store, outbox: Outbox) -> No
     own = add(outbox, "tg:-1001", "telegram", "-1001", events=("suspended",))
     [withheld] = observe(store, "bob", seen(account_id="2", handle="bob", withheld=["TR"]), T0)
     [suspended] = observe(store, "alice", seen(SUSPENDED, account_id="1"), T0)
-    assert rows(store) == [(withheld, only_tr), (suspended, own)]
+    assert queued(store) == [(withheld, only_tr), (suspended, own)]
     claimed = outbox.claim_due(T0, 1, "telegram")
     more = outbox.claim_more(claimed[0].subscriber, T0, 10)
     assert len(claimed + more) == 2, "one chat's alerts share a digest whichever route brought them"
@@ -70,6 +70,6 @@ def test_a_subscriber_disabled_under_another_configuration_is_tried_again(store:
     assert outbox.reenable_changed({"telegram": "token-1", "email": "smtp-1"}) == []
     back = outbox.reenable_changed({"telegram": "token-2", "email": "smtp-1"})
     assert [sub.id for sub in back] == [blocked]
-    statuses = {r["subscriber_id"]: r["status"] for r in store.rows(
-        "SELECT subscriber_id, status FROM outbox WHERE transition_id = ?", [tid])}
+    statuses = {r["subscriber_id"]: r["status"] for r in rows(
+        store.db, "SELECT subscriber_id, status FROM outbox WHERE transition_id = ?", [tid])}
     assert statuses == {blocked: "pending", left: "held", gone: "held"}

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.chatbot.caller import Caller
+from bot.chatbot.claims import CODE_PREFIX, code_in_profile, new_code
 from bot.chatbot.links import (
     Filters,
     LinkError,
@@ -20,7 +21,7 @@ from bot.chatbot.links import (
 )
 from bot.chatbot.replies import fit
 from bot.chatbot.service import COMMANDS, FloodGate, Gate
-from bot.storage.claims import CODE_PREFIX, ClaimBook, code_in_profile, new_code
+from bot.storage.claims import ClaimBook
 from tests.helpers_bot import ADMIN, GROUP, JOURNALIST, OTHER, SECRET, T0, Bot
 
 

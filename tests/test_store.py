@@ -15,7 +15,7 @@ from bot.models import EventKind, Observation
 from bot.storage.accounts import Outcome, Store, open_db
 from bot.storage.migrations import migrations
 from bot.storage.outbox import Outbox, SubscriberSpec
-from tests.helpers_core import NOT_FOUND, SUSPENDED, T0, observe, seen
+from tests.helpers_core import NOT_FOUND, SUSPENDED, T0, observe, rows, seen
 
 K = EventKind
 LATER = T0 + timedelta(hours=1)
@@ -26,7 +26,7 @@ def watch(store: Store, *handles: str, tags: tuple[str, ...] = ()) -> None:
 
 
 def count(store: Store, table: str) -> int:
-    return int(store.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"])
+    return int(rows(store.db, f"SELECT count(*) AS n FROM {table}")[0]["n"])
 
 
 @pytest.mark.parametrize("on_disk", [True, False], ids=["file", "memory"])
@@ -42,14 +42,14 @@ def test_open_db_creates_the_schema(tmp_path: Path, on_disk: bool) -> None:
 def test_reopening_applies_no_migration_twice_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "pw.db"
     db = open_db(path)
-    Store(db).sync_watchlist([("alice", ["journalist"])], T0)
+    Store(db, Outbox(db)).sync_watchlist([("alice", ["journalist"])], T0)
     applied = migrations.applied(db)
     db.close()
     reopened = open_db(path)
     assert applied[:2] and [m.name for m in applied[:2]] == ["m001_initial", "m002_delivery"]
     assert migrations.applied(reopened) == applied  # same names, same applied_at: nothing ran again
     assert migrations.pending(reopened) == []
-    assert [w.account.handle for w in Store(reopened).watched()] == ["alice"]
+    assert [w.account.handle for w in Store(reopened, Outbox(reopened)).watched()] == ["alice"]
     reopened.close()
     assert Path(path).exists() and open_db(path).execute("SELECT count(*) FROM accounts").fetchone()[0] == 1
 
@@ -143,7 +143,7 @@ def test_a_flicker_clears_the_stored_candidate(store: Store) -> None:
     observe(store, "alice", seen(), T0 + timedelta(minutes=20), confirmations=2)
     watched = store.find_watched("alice")
     assert watched is not None and watched.pending is None
-    assert store.rows("SELECT pending_first_seen FROM accounts")[0]["pending_first_seen"] is None
+    assert rows(store.db, "SELECT pending_first_seen FROM accounts")[0]["pending_first_seen"] is None
 
 
 def test_a_display_name_change_updates_the_state_but_not_its_since(store: Store) -> None:
@@ -203,10 +203,11 @@ def test_record_queues_one_outbox_row_per_matching_subscriber(store: Store) -> N
     subscribe(store, "ops", operator=True)
     observe(store, "alice", seen(), T0)
     [tid] = observe(store, "alice", seen(withheld=["IN"]), LATER)
-    rows = store.rows("SELECT transition_id, subscriber_id, status, next_attempt_at FROM outbox ORDER BY subscriber_id")
-    assert [(r["transition_id"], r["subscriber_id"], r["status"]) for r in rows] == [
+    found = rows(store.db, "SELECT transition_id, subscriber_id, status, next_attempt_at FROM outbox"
+                 " ORDER BY subscriber_id")
+    assert [(r["transition_id"], r["subscriber_id"], r["status"]) for r in found] == [
         (tid, everyone, "pending"), (tid, india, "pending")]
-    assert rows[0]["next_attempt_at"] == LATER.isoformat()
+    assert found[0]["next_attempt_at"] == LATER.isoformat()
 
 
 def test_a_failure_inside_record_leaves_no_transition_and_no_outbox_row(store: Store) -> None:
@@ -270,6 +271,50 @@ def test_polls_are_recorded_and_the_last_successful_one_is_found(store: Store) -
     second = store.start_poll(LATER)
     store.finish_poll(second, LATER, requests=1, ok=0, failed=3, error="boom", rate_remaining=None,
                       rate_reset_at=None)
-    assert store.last_poll() is not None and store.last_poll()["id"] == second  # type: ignore[index]
-    assert store.last_poll(successful=True)["id"] == first  # type: ignore[index]
+    last, good = store.last_poll(), store.last_poll(successful=True)
+    assert last is not None and (last.id, last.finished_at, last.error) == (second, LATER, "boom")
+    assert good is not None and (good.id, good.accounts_ok, good.rate_remaining) == (first, 3, 299)
 
+
+
+def test_the_first_poll_is_when_polling_began_and_none_before(store: Store) -> None:
+    assert store.first_poll_at() is None and store.last_poll() is None
+    first = store.start_poll(T0)
+    store.start_poll(LATER)
+    assert store.first_poll_at() == T0
+    running = store.last_poll()
+    assert running is not None and running.id != first and running.finished_at is None
+    assert running.started_at == LATER and running.rate_reset_at is None
+
+
+def test_owned_handles_are_the_watched_accounts_a_user_owns_alphabetically(store: Store) -> None:
+    watch(store, "zed", "Alice", "bob", "carol")
+    for handle, owner in (("zed", 7), ("Alice", 7), ("bob", 7), ("carol", 8)):
+        account = store.find_account(handle)
+        assert account is not None
+        store.set_owner(account.pk, owner)
+    bob = store.find_account("bob")
+    assert bob is not None
+    store.unwatch(bob.pk)
+    assert store.owned_handles(7) == ["Alice", "zed"]
+    assert store.owned_handles(8) == ["carol"] and store.owned_handles(9) == []
+
+
+def test_account_ids_are_found_by_listed_or_current_handle(store: Store) -> None:
+    watch(store, "alice", "bob", "carol")
+    observe(store, "alice", seen(account_id="1", handle="alice_new"), T0)
+    observe(store, "bob", seen(account_id="2", handle="bob"), T0)
+    assert store.account_ids(["ALICE", "alice_new", "bob", "carol", "nobody"]) == {
+        "alice": "1", "alice_new": "1", "bob": "2"}
+
+
+def test_add_account_watches_a_new_handle_and_rewatches_a_dropped_one_keeping_its_owner(store: Store) -> None:
+    added = store.add_account("Alice", ["b", "a", "a"], "telegram", 7, T0)
+    assert (added.handle, added.tags, added.source, added.owner_telegram_id) == ("Alice", ("a", "b"), "telegram", 7)
+    store.unwatch(added.pk)
+    assert store.find_account("alice") is None
+    store.set_owner(added.pk, 8)
+    again = store.add_account("ALICE", ["c"], "telegram", None, LATER)
+    assert (again.pk, again.tags, again.owner_telegram_id) == (added.pk, ("a", "b", "c"), 8)
+    assert [w.account.pk for w in store.watched()] == [added.pk]
+    assert store.add_account("alice", [], "config", 9, LATER).owner_telegram_id == 9

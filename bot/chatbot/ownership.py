@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.chatbot.caller import Caller, Reply, handle_arg, one_handle
+from bot.chatbot.claims import MAX_PENDING, code_in_profile, new_code
 from bot.chatbot.links import UsageError
 from bot.chatbot.userinput import QUOTE_MAX, SQLITE_MAX, is_digits, parse_number, quote
 from bot.models import Account, Availability, Observation
 from bot.polling.ratelimit import SlidingWindow
 from bot.storage.accounts import Store
-from bot.storage.claims import MAX_PENDING, Claim, ClaimBook, code_in_profile, new_code
+from bot.storage.claims import Claim, ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
 from bot.text import TAG_RULE, clip, esc, is_tag, when
 from watchers.base import Watcher, WatcherError
@@ -252,9 +253,8 @@ class Ownership:
         return Reply(f"@{esc(account.handle)} is no longer watched.")
 
     def _drop_owner_alerts(self, account_pk: int) -> None:
-        for row in self.store.rows("SELECT id FROM subscribers WHERE key LIKE ? AND enabled = 1",
-                                   [f"owner:%:{account_pk}"]):
-            self.outbox.disable(row["id"], NOT_OWNER)
+        for sub in self.outbox.enabled_keyed("owner:", f":{account_pk}"):  # owner_key(any user, account_pk)
+            self.outbox.disable(sub.id, NOT_OWNER)
 
     def add(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
         """/add @handle [tags] (admins): watch a handle with no owner."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from bot.countries import describe
 from bot.models import Availability, Subscriber, Transition
 from bot.storage.accounts import Watched
 from bot.storage.claims import Claim
+from bot.storage.polls import Poll
+from bot.storage.rows import DisabledSubscriber
 from bot.text import ELLIPSIS, TELEGRAM_BUDGET, clip, esc, utf16_units, visible_text, when
 
 USAGE_LINE_MAX = 300  # longer than any usage line; a safety net for a message quoting too much input
@@ -116,7 +117,7 @@ def pending(claims: Sequence[Claim], now: datetime, *, show_users: bool) -> str:
     return fit(lines)
 
 
-def subscribers(enabled: Sequence[Subscriber], disabled: Sequence[dict[str, Any]], *, detail: bool) -> str:
+def subscribers(enabled: Sequence[Subscriber], disabled: Sequence[DisabledSubscriber], *, detail: bool) -> str:
     """/subscribers: counts; names and addresses only when ``detail`` (an admin's private chat)."""
     by_channel: dict[str, int] = {}
     for sub in enabled:
@@ -133,26 +134,26 @@ def subscribers(enabled: Sequence[Subscriber], disabled: Sequence[dict[str, Any]
     return fit(lines)
 
 
-def health(last: dict[str, Any] | None, depth: dict[str, int], disabled: Sequence[dict[str, Any]],
+def health(last: Poll | None, depth: dict[str, int], disabled: Sequence[DisabledSubscriber],
            watched: int, conditions: Sequence[str], *, detail: bool) -> str:
     """/health: the last poll, X budget left, outbox depth, disabled subscribers."""
     lines = ["<b>presswatch health</b>", f"Watched accounts: {watched}"]
     if last is None:
         lines.append("Last poll: none yet")
     else:
-        result = "running" if not last["finished_at"] else (
-            f"{last['accounts_ok']} read, {last['accounts_failed']} not read, {last['requests']} requests")
-        lines.append(f"Last poll: {esc(last['started_at'])}: {esc(result)}")
-        if last["error"]:
-            lines.append(f"Last poll error: {esc(last['error'])}")
-        budget = "unknown" if last["rate_remaining"] is None else str(last["rate_remaining"])
-        reset = f" (resets {esc(last['rate_reset_at'])})" if last["rate_reset_at"] else ""
+        result = "running" if not last.finished_at else (
+            f"{last.accounts_ok} read, {last.accounts_failed} not read, {last.requests} requests")
+        lines.append(f"Last poll: {esc(last.started_at.isoformat())}: {esc(result)}")
+        if last.error:
+            lines.append(f"Last poll error: {esc(last.error)}")
+        budget = "unknown" if last.rate_remaining is None else str(last.rate_remaining)
+        reset = f" (resets {esc(last.rate_reset_at.isoformat())})" if last.rate_reset_at else ""
         lines.append(f"X API budget left: {esc(budget)}{reset}")
     outbox = ", ".join(f"{esc(status)} {count}" for status, count in sorted(depth.items())) or "empty"
     lines.append(f"Outbox: {outbox}")
     lines.append(f"Disabled subscribers: {len(disabled)}")
     if detail:
-        lines += [f"• {esc(row['name'])}: {esc(row['disabled_reason'] or 'no reason')}" for row in disabled]
+        lines += [f"• {esc(sub.name)}: {esc(sub.reason or 'no reason')}" for sub in disabled]
     if conditions:
         lines.append(f"Open problems: {esc(', '.join(conditions))}")
     return fit(lines)

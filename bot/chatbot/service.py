@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from bot.chatbot import replies
 from bot.chatbot.caller import Caller, Reply, no_args, one_handle
@@ -17,6 +16,7 @@ from bot.chatbot.userinput import parse_number
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox
+from bot.storage.rows import DisabledSubscriber
 from bot.text import TELEGRAM_BUDGET, clip, esc, utf16_units
 
 # A command's callable: (the service, who asks, the arguments, now) -> the reply, or its HTML text.
@@ -197,11 +197,9 @@ class SelfService:
     def _link(self, caller: Caller, args: list[str], now: datetime) -> Reply:
         return self.subscriptions.link(caller, args, now, self.bot_username())
 
-    def _disabled(self) -> list[dict[str, Any]]:
+    def _disabled(self) -> list[DisabledSubscriber]:
         """Subscribers disabled by presswatch (delivery failures, the config), not those who left."""
-        return self.store.rows(
-            "SELECT name, disabled_reason FROM subscribers WHERE enabled = 0 AND operator = 0"
-            " AND coalesce(disabled_reason, '') NOT IN (?, ?) ORDER BY id", [UNSUBSCRIBED, NOT_OWNER])
+        return self.outbox.disabled(except_reasons=(UNSUBSCRIBED, NOT_OWNER))
 
 
 # The command table: what clients show (setMyCommands, /help), and the callable each command runs.

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from bot.chatbot.caller import Caller, Reply, no_args
 from bot.chatbot.links import (
@@ -43,10 +41,8 @@ class Subscriptions:
 
     def _key(self, caller: Caller) -> str:
         """``tg:<chat id>``, or the key of the row whose chat moved here (a group became a supergroup)."""
-        moved = self.store.rows(
-            "SELECT key FROM subscribers WHERE channel = 'telegram' AND address = ? AND key LIKE 'tg:%'"
-            " ORDER BY key = ? DESC, id LIMIT 1", [str(caller.chat_id), caller.subscriber_key])
-        return str(moved[0]["key"]) if moved else caller.subscriber_key
+        moved = self.outbox.key_at("telegram", str(caller.chat_id), prefix="tg:", prefer=caller.subscriber_key)
+        return moved or caller.subscriber_key
 
     def subscribe(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
         """/subscribe [filters]: create or replace this chat's subscription."""
@@ -89,11 +85,9 @@ class Subscriptions:
             lines.append(f"This chat's id: <code>{caller.chat_id}</code> (for telegram_chat in the config)")
         elif caller.user_id is not None:
             lines.append(f"Your user id: <code>{caller.user_id}</code> (for telegram.admins or telegram_chat)")
-            owned = self.store.rows(
-                "SELECT handle FROM accounts WHERE owner_telegram_id = ? AND watched = 1 ORDER BY lower(handle)",
-                [caller.user_id])
+            owned = self.store.owned_handles(caller.user_id)
             if owned:
-                lines.append("You own: " + ", ".join(f"@{esc(row['handle'])}" for row in owned))
+                lines.append("You own: " + ", ".join(f"@{esc(handle)}" for handle in owned))
             for claim in self.claims.live(now, user_id=caller.user_id):
                 lines.append(f"Pending claim #{claim.id} on @{esc(claim.handle)}, expires {when(claim.expires_at)}")
         return Reply(fit(lines))
@@ -104,23 +98,17 @@ class Subscriptions:
         The outbox sends one copy per chat whatever the routes; this says which filters let an alert in.
         A disabled row (unsubscribed, blocked, removed from the config) is not a route.
         """
-        own = self.store.rows("SELECT * FROM subscribers WHERE key = ? AND enabled = 1", [self._key(caller)])
-        config = self.store.rows(
-            "SELECT * FROM subscribers WHERE key LIKE 'config:%' AND channel = 'telegram' AND address = ?"
-            " AND enabled = 1 AND operator = 0 ORDER BY id", [str(caller.chat_id)])
-        prefix = f"owner:{caller.user_id}:"  # owner_key(user, pk); scanning subscribers, not every account
-        owned = self.store.rows(
-            "SELECT s.events, a.handle FROM subscribers s JOIN accounts a ON a.pk = CAST(substr(s.key, ?) AS INTEGER)"
-            " WHERE s.key LIKE ? AND s.enabled = 1 AND a.watched = 1 ORDER BY lower(a.handle)",
-            [len(prefix) + 1, prefix + "%"]) if caller.private and caller.user_id is not None else []
-        operator = self.store.rows(
-            "SELECT id FROM subscribers WHERE operator = 1 AND channel = 'telegram' AND address = ? AND enabled = 1",
-            [str(caller.chat_id)])
-        lines = [f"This chat is subscribed: {esc(describe_filters(_filters(row)))}." for row in own]
-        lines += [f"The operator's config sends alerts here ({esc(row['name'])}): "
-                  f"{esc(describe_filters(_filters(row)))}." for row in config]
-        lines += [f"Alerts about @{esc(row['handle'])}, which you own: events: "
-                  f"{esc(', '.join(json.loads(row['events'])))}." for row in owned]
+        chat = str(caller.chat_id)
+        own = self.outbox.enabled_spec(self._key(caller))
+        config = self.outbox.enabled_at("telegram", chat, operator=False, prefix="config:")
+        prefix = f"owner:{caller.user_id}:"  # owner_key(user, pk)
+        owned = self.outbox.owner_routes(prefix) if caller.private and caller.user_id is not None else []
+        operator = self.outbox.enabled_at("telegram", chat, operator=True)
+        lines = [f"This chat is subscribed: {esc(describe_filters(_filters(own)))}."] if own else []
+        lines += [f"The operator's config sends alerts here ({esc(spec.name)}): "
+                  f"{esc(describe_filters(_filters(spec)))}." for spec in config]
+        lines += [f"Alerts about @{esc(route.handle)}, which you own: events: "
+                  f"{esc(', '.join(route.events))}." for route in owned]
         if not own:
             lines.append("This chat has no subscription of its own: /subscribe adds one." if lines
                          else "This chat is not subscribed. Send /subscribe to get alerts.")
@@ -154,6 +142,6 @@ class Subscriptions:
             f"(until {when(now + lasts)}):\n{esc(private)}\nTo add the bot to a group with it:\n{esc(group)}")
 
 
-def _filters(row: dict[str, Any]) -> Filters:
-    """A subscriber row's filters, as /subscribe would have set them."""
-    return Filters(*(tuple(json.loads(row[column])) for column in ("countries", "events", "tags")))
+def _filters(spec: SubscriberSpec) -> Filters:
+    """A subscriber's filters, as /subscribe would have set them."""
+    return Filters(spec.countries, spec.events, spec.tags)

@@ -86,7 +86,8 @@ class App:
     def _build(self, on_delivered: Callable[[OutboxItem, Message], None] | None) -> None:
         """Every long-lived part, each built once and handed to those that use it; nothing starts here."""
         config = self.config
-        self.store, self.outbox, self.claims = Store(self.db), Outbox(self.db), ClaimBook(self.db)
+        self.outbox, self.claims = Outbox(self.db), ClaimBook(self.db)
+        self.store = Store(self.db, self.outbox)  # record() fans out to this outbox
         self.guard = StorageGuard(on_recovered=self._storage_recovered)
         self.watcher = registry.build_watcher(config)
         self.limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per,

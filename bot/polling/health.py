@@ -71,9 +71,8 @@ class PollHealth:
         """The last time X was read, or could not be tried through no fault of X's."""
         known = [moment for moment in (self._last_read, self._untried) if moment is not None]
         last = self.store.last_poll(successful=True)
-        if last:
-            known.append(datetime.fromisoformat(last["finished_at"]))
+        if last and last.finished_at:
+            known.append(last.finished_at)
         if known:
             return max(known)
-        first = self.store.rows("SELECT min(started_at) AS at FROM polls")[0]["at"]
-        return datetime.fromisoformat(first) if first else now
+        return self.store.first_poll_at() or now

@@ -1,8 +1,12 @@
-"""The SQLite store (sqlite-utils): watched accounts, their state, transitions with evidence, polls."""
+"""The accounts repository (sqlite-utils): watched accounts and their state, the poll batches recorded into
+them with their transitions, and the polls.
+
+``Store`` is the one object the rest of bot/ holds for these tables; the transitions and polls tables have
+their own modules (transitions, polls), which it reads and writes through.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,28 +16,15 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.detect import Pending, Verdict
-from bot.models import Account, AccountState, Availability, EventKind, Observation, Transition
-from bot.storage.database import open_db as open_db  # its home is bot.database; callers import it here too
+from bot.models import Account, Observation, Transition
+from bot.storage.database import open_db as open_db  # its home is bot.storage.database; callers import it here too
 from bot.storage.outbox import Outbox
+from bot.storage.polls import Poll, PollLog
+from bot.storage.rows import Watched, account_from_row, state_to_json, watched_from_row
+from bot.storage.transitions import TransitionLog
 from bot.text import parse_iso
 
-# For a restoring event, the restricting event whose time tells "restored after ...".
-_OPPOSITE = {
-    EventKind.UNWITHHELD: EventKind.WITHHELD,
-    EventKind.UNSUSPENDED: EventKind.SUSPENDED,
-    EventKind.REACTIVATED: EventKind.DEACTIVATED,
-    EventKind.UNPROTECTED: EventKind.PROTECTED,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Watched:
-    """A watched account with its current state (None before the baseline) and pending candidate."""
-
-    account: Account
-    state: AccountState | None
-    pending: Pending | None
-    state_since: datetime | None
+__all__ = ["Outcome", "Store", "Watched", "open_db"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,140 +36,84 @@ class Outcome:
     verdict: Verdict
 
 
-def state_to_json(state: AccountState) -> str:
-    return json.dumps(
-        {
-            "availability": str(state.availability),
-            "protected": state.protected,
-            "withheld_in": sorted(state.withheld_in),
-            "handle": state.handle,
-            "name": state.name,
-        }
-    )
-
-
-def state_from_json(text: str) -> AccountState:
-    data = json.loads(text)
-    return AccountState(
-        availability=Availability(data["availability"]),
-        protected=bool(data["protected"]),
-        withheld_in=frozenset(data["withheld_in"]),
-        handle=data["handle"],
-        name=data["name"],
-    )
-
-
-def _account(row: dict[str, Any]) -> Account:
-    return Account(
-        pk=row["pk"],
-        platform=row["platform"],
-        handle=row["handle"],
-        account_id=row["account_id"],
-        tags=tuple(json.loads(row["tags"])),
-        source=row["source"],
-        owner_telegram_id=row["owner_telegram_id"],
-    )
-
-
-def _watched(row: dict[str, Any]) -> Watched:
-    state = None
-    if row["availability"] is not None:
-        state = AccountState(
-            availability=Availability(row["availability"]),
-            protected=bool(row["protected"]),
-            withheld_in=frozenset(json.loads(row["withheld_in"])),
-            handle=row["handle"],
-            name=row["name"],
-        )
-    pending = None
-    if row["pending_state"]:
-        pending = Pending(state_from_json(row["pending_state"]), row["pending_count"])
-    since = parse_iso(row["state_since"]) if row["state_since"] else None
-    return Watched(_account(row), state, pending, since)
-
-
 class Store:
-    """Reads and writes of accounts, states and transitions. All writes are single transactions."""
+    """Reads and writes of accounts, states and transitions. All writes are single transactions.
 
-    def __init__(self, db: Database) -> None:
+    ``outbox``: where ``record`` queues the alerts of the transitions it writes, in the same transaction.
+    """
+
+    def __init__(self, db: Database, outbox: Outbox) -> None:
         self.db = db
+        self.outbox = outbox
+        self.log = TransitionLog(db)
+        self.polls = PollLog(db)
         # Bumped by every change to the watchlist made outside record(): readers that cache
         # watched accounts (the monitor) reload when it moves.
         self.watchlist_version = 0
 
-    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
 
     def sync_watchlist(self, entries: Iterable[tuple[str, Sequence[str]]], now: datetime) -> tuple[int, int]:
         """Make the config's watchlist the set of config-sourced watched accounts: (added, dropped)."""
         wanted = {handle.casefold(): (handle, sorted(set(tags))) for handle, tags in entries}
-        rows = self.rows("SELECT pk, listed_handle, handle, source, watched FROM accounts WHERE platform = 'x'")
+        rows = self._rows("SELECT pk, listed_handle, handle, source, watched FROM accounts WHERE platform = 'x'")
         existing = {row["listed_handle"].casefold(): row for row in rows}
         # An operator who follows a rename lists the account under its new handle: same account.
         current = {row["handle"].casefold(): row for row in rows if row["source"] == "config"}
-        kept: set[int] = set()
+        new: list[dict[str, Any]] = []
+        kept: list[tuple[str, str, int]] = []  # (tags, listed handle, pk)
+        back = 0
+        for key, (handle, tags) in wanted.items():
+            row = existing.get(key) or current.get(key)
+            if row is None:
+                new.append(_account_row(handle, tags, "config", None, now))
+                continue
+            kept.append((json.dumps(tags), handle, row["pk"]))
+            back += 0 if row["watched"] else 1
+        kept_pks = {pk for _, _, pk in kept}
+        dropped = [(row["pk"],) for row in rows
+                   if row["source"] == "config" and row["watched"] and row["pk"] not in kept_pks]
         self.watchlist_version += 1
-        added = dropped = 0
         with self.db.atomic():
-            for key, (handle, tags) in wanted.items():
-                row = existing.get(key) or current.get(key)
-                if row is None:
-                    kept.add(self._insert_account(handle, tags, "config", None, now))
-                    added += 1
-                    continue
-                kept.add(row["pk"])
-                added += 0 if row["watched"] else 1
-                self.db.execute(
-                    "UPDATE accounts SET tags = ?, watched = 1, source = 'config', listed_handle = ? WHERE pk = ?",
-                    [json.dumps(tags), handle, row["pk"]],
-                )
-            for row in rows:
-                if row["source"] == "config" and row["watched"] and row["pk"] not in kept:
-                    self.db.execute("UPDATE accounts SET watched = 0 WHERE pk = ?", [row["pk"]])
-                    dropped += 1
-        return added, dropped
-
-    def _insert_account(
-        self, handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime
-    ) -> int:
-        cursor = self.db.execute(
-            "INSERT INTO accounts (platform, handle, listed_handle, tags, source, owner_telegram_id, added_at)"
-            " VALUES ('x', ?, ?, ?, ?, ?, ?)",
-            [handle, handle, json.dumps(sorted(set(tags))), source, owner, now.isoformat()],
-        )
-        return int(cursor.lastrowid or 0)
+            self.db.table("accounts").insert_all(new)
+            # Multi-row updates, one statement each: a 100,000-account watchlist is synced at every start.
+            self.db.conn.executemany(
+                "UPDATE accounts SET tags = ?, watched = 1, source = 'config', listed_handle = ? WHERE pk = ?", kept)
+            self.db.conn.executemany("UPDATE accounts SET watched = 0 WHERE pk = ?", dropped)
+        return len(new) + back, len(dropped)
 
     def add_account(
         self, handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime
     ) -> Account:
         """Watch a handle added at run time (Telegram); re-watches it if it was dropped."""
         self.watchlist_version += 1
-        existing = self.find_account(handle, include_unwatched=True)
+        accounts = self.db.table("accounts")
         with self.db.atomic():
+            existing = self.find_account(handle, include_unwatched=True)
             if existing is None:
-                pk = self._insert_account(handle, tags, source, owner, now)
+                pk = int(accounts.insert(_account_row(handle, tags, source, owner, now)).last_rowid or 0)
             else:
                 pk = existing.pk
-                self.db.execute(
-                    "UPDATE accounts SET watched = 1, tags = ?, source = ?,"
-                    " owner_telegram_id = coalesce(?, owner_telegram_id) WHERE pk = ?",
-                    [json.dumps(sorted(set(tags) | set(existing.tags))), source, owner, pk],
-                )
+                accounts.update(pk, {
+                    "watched": 1, "tags": json.dumps(sorted(set(tags) | set(existing.tags))), "source": source,
+                    "owner_telegram_id": existing.owner_telegram_id if owner is None else owner,
+                })
         found = self.account(pk)
         assert found is not None
         return found
 
     def set_owner(self, pk: int, owner: int | None) -> None:
         self.watchlist_version += 1
-        self.db.execute("UPDATE accounts SET owner_telegram_id = ? WHERE pk = ?", [owner, pk])
+        self.db.table("accounts").update(pk, {"owner_telegram_id": owner})
 
     def unwatch(self, pk: int) -> None:
         self.watchlist_version += 1
-        self.db.execute("UPDATE accounts SET watched = 0, owner_telegram_id = NULL WHERE pk = ?", [pk])
+        self.db.table("accounts").update(pk, {"watched": 0, "owner_telegram_id": None})
 
     def account(self, pk: int) -> Account | None:
-        rows = self.rows("SELECT * FROM accounts WHERE pk = ?", [pk])
-        return _account(rows[0]) if rows else None
+        rows = self._rows("SELECT * FROM accounts WHERE pk = ?", [pk])
+        return account_from_row(rows[0]) if rows else None
 
     def find_account(self, handle: str, *, include_unwatched: bool = False) -> Account | None:
         """The account listed as, or now named, ``handle`` (case-insensitive)."""
@@ -186,13 +121,13 @@ class Store:
         return watched.account if watched else None
 
     def find_watched(self, handle: str, *, include_unwatched: bool = False) -> Watched | None:
-        rows = self.rows(
+        rows = self._rows(
             "SELECT * FROM accounts WHERE (lower(handle) = lower(?) OR lower(listed_handle) = lower(?))"
             + ("" if include_unwatched else " AND watched = 1")
             + " ORDER BY watched DESC, lower(handle) = lower(?) DESC LIMIT 1",
             [handle, handle, handle],
         )
-        return _watched(rows[0]) if rows else None
+        return watched_from_row(rows[0]) if rows else None
 
     def watched(self, platform: str = "x", pks: Sequence[int] = ()) -> list[Watched]:
         """Every watched account of a platform (or those of ``pks``), in a stable order."""
@@ -202,7 +137,24 @@ class Store:
         else:
             rows = self.db.query("SELECT * FROM accounts WHERE pk IN (SELECT value FROM json_each(?))"
                                  " AND watched = 1 ORDER BY pk", [json.dumps(list(pks))])
-        return [_watched(row) for row in rows]
+        return [watched_from_row(row) for row in rows]
+
+    def owned_handles(self, owner: int) -> list[str]:
+        """The handles of the watched accounts a Telegram user owns, alphabetically (without case)."""
+        return [row["handle"] for row in self._rows(
+            "SELECT handle FROM accounts WHERE owner_telegram_id = ? AND watched = 1 ORDER BY lower(handle)",
+            [owner])]
+
+    def account_ids(self, handles: Iterable[str]) -> dict[str, str]:
+        """The platform ids already resolved for these handles (listed or current), by casefolded handle."""
+        wanted = {handle.casefold() for handle in handles}
+        found: dict[str, str] = {}
+        for row in self.db.query("SELECT listed_handle, handle, account_id FROM accounts"
+                                 " WHERE account_id IS NOT NULL ORDER BY pk"):
+            for name in (row["listed_handle"], row["handle"]):
+                if name.casefold() in wanted:
+                    found[name.casefold()] = row["account_id"]
+        return found
 
     def record(self, outcomes: Sequence[Outcome], now: datetime) -> list[int]:
         """Write one poll batch: states, pending candidates, transitions and their outbox rows.
@@ -217,20 +169,22 @@ class Store:
             for outcome in outcomes:
                 written.extend(self._record_one(outcome, now))
             if written:
-                Outbox(self.db).fan_out(written, now)
+                self.outbox.fan_out(written, now)
         return written
 
     def _record_one(self, outcome: Outcome, now: datetime) -> list[int]:
         watched, observation, verdict = outcome.watched, outcome.observation, outcome.verdict
         pk = watched.account.pk
+        # The updates of the record path stay SQL: by sqlite-utils' update() (a SELECT of the row and
+        # a PRAGMA first) they cost 150 us instead of 3, and a first cycle writes two per account.
         if observation.account_id and observation.account_id != watched.account.account_id:
             self.db.execute("UPDATE accounts SET account_id = ? WHERE pk = ?", [observation.account_id, pk])
         written: list[int] = []
         if verdict.change is not None:
             first_seen = self._pending_first_seen(pk) or now
             for event in verdict.change.events:
-                written.append(self._insert_transition(pk, verdict, event.kind, event.countries,
-                                                       observation.evidence(), first_seen, now))
+                written.append(self.log.insert(pk, verdict.change, event.kind, event.countries,
+                                               observation.evidence(), first_seen, now))
         if verdict.state is not None:
             state = verdict.state
             moved = verdict.change is not None or verdict.baseline
@@ -259,95 +213,35 @@ class Store:
         )
 
     def _pending_first_seen(self, pk: int) -> datetime | None:
-        rows = self.rows("SELECT pending_first_seen FROM accounts WHERE pk = ?", [pk])
+        rows = self._rows("SELECT pending_first_seen FROM accounts WHERE pk = ?", [pk])
         value = rows[0]["pending_first_seen"] if rows else None
         return parse_iso(value) if value else None
-
-    def _insert_transition(
-        self, pk: int, verdict: Verdict, kind: EventKind, countries: tuple[str, ...],
-        raw: str, first_seen: datetime, now: datetime,
-    ) -> int:
-        change = verdict.change
-        assert change is not None
-        current = change.current
-        cursor = self.db.execute(
-            "INSERT INTO transitions (account_pk, kind, countries, withheld_in, availability, handle,"
-            " previous_handle, name, first_seen_at, confirmed_at, previous_since, evidence, evidence_sha256)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [pk, str(kind), json.dumps(list(countries)), json.dumps(sorted(current.withheld_in)),
-             str(current.availability), current.handle, change.previous.handle, current.name,
-             first_seen.isoformat(), now.isoformat(), self._since(pk, kind, countries),
-             raw, hashlib.sha256(raw.encode()).hexdigest()],
-        )
-        return int(cursor.lastrowid or 0)
-
-    def _since(self, pk: int, kind: EventKind, countries: tuple[str, ...]) -> str | None:
-        """When the restriction this event lifts was confirmed, if presswatch saw it happen."""
-        opposite = _OPPOSITE.get(kind)
-        if opposite is None:
-            return None
-        for row in self.rows(
-            "SELECT countries, confirmed_at FROM transitions WHERE account_pk = ? AND kind = ? ORDER BY id DESC",
-            [pk, str(opposite)],
-        ):
-            if not countries or set(countries) & set(json.loads(row["countries"])):
-                return str(row["confirmed_at"])
-        return None
 
     def transitions(self, *, handle: str | None = None, ids: Sequence[int] = (),
                     limit: int | None = None) -> list[Transition]:
         """Recorded transitions, newest first; filtered by a handle (current or listed) or by ids."""
-        where: list[str] = ["1 = 1"]
-        params: list[Any] = []
-        if handle is not None:
-            where.append("(lower(a.handle) = lower(?) OR lower(a.listed_handle) = lower(?)"
-                         " OR lower(t.handle) = lower(?) OR lower(t.previous_handle) = lower(?))")
-            params += [handle] * 4
-        if ids:
-            where.append(f"t.id IN ({', '.join('?' * len(ids))})")
-            params += list(ids)
-        sql = ("SELECT t.*, a.platform, a.account_id, a.tags FROM transitions t JOIN accounts a ON a.pk = t.account_pk"
-               f" WHERE {' AND '.join(where)} ORDER BY t.id DESC" + (f" LIMIT {int(limit)}" if limit else ""))
-        return [_transition(row) for row in self.rows(sql, params)]
+        return self.log.read(handle=handle, ids=ids, limit=limit)
 
     def evidence(self, transition_id: int) -> str | None:
-        rows = self.rows("SELECT evidence FROM transitions WHERE id = ?", [transition_id])
-        return str(rows[0]["evidence"]) if rows else None
+        return self.log.evidence(transition_id)
 
     def start_poll(self, now: datetime) -> int:
-        cursor = self.db.execute("INSERT INTO polls (started_at) VALUES (?)", [now.isoformat()])
-        return int(cursor.lastrowid or 0)
+        return self.polls.start(now)
 
     def finish_poll(self, poll_id: int, now: datetime, *, requests: int, ok: int, failed: int,
                     error: str | None, rate_remaining: int | None, rate_reset_at: datetime | None) -> None:
-        self.db.execute(
-            "UPDATE polls SET finished_at = ?, requests = ?, accounts_ok = ?, accounts_failed = ?, error = ?,"
-            " rate_remaining = ?, rate_reset_at = ? WHERE id = ?",
-            [now.isoformat(), requests, ok, failed, error, rate_remaining,
-             rate_reset_at.isoformat() if rate_reset_at else None, poll_id],
-        )
+        self.polls.finish(poll_id, now, requests=requests, ok=ok, failed=failed, error=error,
+                          rate_remaining=rate_remaining, rate_reset_at=rate_reset_at)
 
-    def last_poll(self, *, successful: bool = False) -> dict[str, Any] | None:
-        condition = " WHERE finished_at IS NOT NULL AND accounts_ok > 0" if successful else ""
-        rows = self.rows(f"SELECT * FROM polls{condition} ORDER BY id DESC LIMIT 1")
-        return rows[0] if rows else None
+    def last_poll(self, *, successful: bool = False) -> Poll | None:
+        """The newest poll cycle; with ``successful``, the newest that read at least one account."""
+        return self.polls.last(successful=successful)
+
+    def first_poll_at(self) -> datetime | None:
+        """When the first recorded poll cycle started; None before any."""
+        return self.polls.first_started()
 
 
-def _transition(row: dict[str, Any]) -> Transition:
-    return Transition(
-        id=row["id"],
-        account_pk=row["account_pk"],
-        platform=row["platform"],
-        account_id=row["account_id"],
-        handle=row["handle"],
-        name=row["name"],
-        kind=EventKind(row["kind"]),
-        countries=tuple(json.loads(row["countries"])),
-        withheld_in=tuple(json.loads(row["withheld_in"])),
-        previous_handle=row["previous_handle"],
-        first_seen_at=parse_iso(row["first_seen_at"]),
-        confirmed_at=parse_iso(row["confirmed_at"]),
-        evidence_sha256=row["evidence_sha256"],
-        previous_since=parse_iso(row["previous_since"]) if row["previous_since"] else None,
-        tags=tuple(json.loads(row["tags"])),
-    )
+def _account_row(handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime) -> dict[str, Any]:
+    return {"platform": "x", "handle": handle, "listed_handle": handle, "tags": json.dumps(sorted(set(tags))),
+            "source": source, "owner_telegram_id": owner, "added_at": now.isoformat()}

@@ -1,10 +1,11 @@
-"""Claims on handles: one-time codes, expiry and the claims table (time is always an argument)."""
+"""The claims table: Telegram users' requests to own a handle, and their decisions (time is an argument).
+
+The codes, and how a profile proves a claim, are the bot's: bot.chatbot.claims.
+"""
 
 from __future__ import annotations
 
-import base64
-import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,21 +14,8 @@ from sqlite_utils import Database
 
 from bot.text import parse_iso
 
-CODE_PREFIX = "presswatch-"
 CLAIM_TTL = timedelta(hours=24)
-MAX_PENDING = 5
 STATUSES = ("pending", "verified", "approved", "rejected", "expired")
-
-
-def new_code(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
-    """'presswatch-' and 8 random base32 characters (40 bits): short enough to paste into a bio."""
-    return CODE_PREFIX + base64.b32encode(random_bytes(5)).decode("ascii")
-
-
-def code_in_profile(code: str, description: str | None, name: str | None) -> bool:
-    """True when the code is in the bio or the display name (case does not matter: bios get retyped)."""
-    wanted = code.casefold()
-    return any(wanted in (text or "").casefold() for text in (description, name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +59,9 @@ class ClaimBook:
 
     def create(self, user_id: int, chat_id: int, handle: str, code: str, now: datetime,
                ttl: timedelta = CLAIM_TTL) -> Claim:
-        cursor = self.db.execute(
-            "INSERT INTO claims (telegram_user_id, chat_id, handle, code, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [user_id, chat_id, handle, code, now.isoformat(), (now + ttl).isoformat()],
-        )
-        found = self.get(int(cursor.lastrowid or 0))
+        claim = {"telegram_user_id": user_id, "chat_id": chat_id, "handle": handle, "code": code,
+                 "created_at": now.isoformat(), "expires_at": (now + ttl).isoformat()}
+        found = self.get(int(self.db.table("claims").insert(claim).last_rowid or 0))
         assert found is not None
         return found
 

@@ -7,11 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.models import Event, EventKind, Notice, NoticeKind, Subscriber
 from bot.routing import matches
-from bot.storage.rows import OutboxItem, SubscriberSpec, route_key, subscriber_from_row
+from bot.storage.rows import OutboxItem, SubscriberSpec, route_key, spec_columns, subscriber_from_row
+from bot.storage.subscribers import SubscriberBook
 from bot.text import format_utc, parse_iso
 
 __all__ = ["Outbox", "OutboxItem", "SubscriberSpec", "route_key", "subscriber_from_row"]
@@ -19,14 +18,11 @@ __all__ = ["Outbox", "OutboxItem", "SubscriberSpec", "route_key", "subscriber_fr
 _REMOVED = "removed from the config"
 
 
-class Outbox:
-    """All reads and writes of subscribers, notices and outbox rows."""
+class Outbox(SubscriberBook):
+    """All writes of subscribers, notices and outbox rows, and the reads of notices and the outbox.
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+    The reads of subscribers are SubscriberBook's.
+    """
 
     def upsert_subscriber(self, spec: SubscriberSpec, now: datetime) -> int:
         """Create or update a subscriber by key.
@@ -34,28 +30,19 @@ class Outbox:
         A disabled one is enabled again when its address changed or it was only removed from the config;
         one disabled for a permanent error (bot blocked) stays disabled at the same address.
         """
-        values = [spec.name, spec.channel, spec.address, json.dumps(sorted(spec.countries)),
-                  json.dumps(list(spec.events)), json.dumps(sorted(spec.tags)),
-                  json.dumps(sorted(spec.accounts)), int(spec.operator), spec.source]
-        existing = self._rows("SELECT id, address, enabled, disabled_reason FROM subscribers WHERE key = ?",
-                              [spec.key])
+        columns = spec_columns(spec)
+        subscribers = self.db.table("subscribers")
         with self.db.atomic():
+            existing = self._rows("SELECT id, address, enabled, disabled_reason FROM subscribers WHERE key = ?",
+                                  [spec.key])
             if not existing:
-                cursor = self.db.execute(
-                    "INSERT INTO subscribers (name, channel, address, countries, events, tags, accounts,"
-                    " operator, source, key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [*values, spec.key, now.isoformat()],
-                )
-                return int(cursor.lastrowid or 0)
-            row = existing[0]
-            self.db.execute(
-                "UPDATE subscribers SET name = ?, channel = ?, address = ?, countries = ?, events = ?, tags = ?,"
-                " accounts = ?, operator = ?, source = ? WHERE id = ?",
-                [*values, row["id"]],
-            )
-            if not row["enabled"] and (row["address"] != spec.address or row["disabled_reason"] == _REMOVED):
-                self.enable(row["id"])
-            return int(row["id"])
+                row = {**columns, "key": spec.key, "created_at": now.isoformat()}
+                return int(subscribers.insert(row).last_rowid or 0)
+            found = existing[0]
+            subscribers.update(found["id"], columns)
+            if not found["enabled"] and (found["address"] != spec.address or found["disabled_reason"] == _REMOVED):
+                self.enable(found["id"])
+            return int(found["id"])
 
     def sync_config(self, specs: Iterable[SubscriberSpec], now: datetime) -> None:
         """Make the config's subscribers and operators the enabled config-sourced rows."""
@@ -65,23 +52,6 @@ class Outbox:
             " WHERE source = 'config' AND enabled = 1 AND id NOT IN (SELECT value FROM json_each(?))",
             [_REMOVED, json.dumps(keys)],
         )
-
-    def subscriber(self, subscriber_id: int) -> Subscriber | None:
-        rows = self._rows("SELECT * FROM subscribers WHERE id = ?", [subscriber_id])
-        return subscriber_from_row(rows[0]) if rows else None
-
-    def subscriber_by_key(self, key: str) -> Subscriber | None:
-        rows = self._rows("SELECT * FROM subscribers WHERE key = ?", [key])
-        return subscriber_from_row(rows[0]) if rows else None
-
-    def subscribers(self, *, operator: bool | None = None, enabled_only: bool = True) -> list[Subscriber]:
-        where = ["1 = 1"]
-        if operator is not None:
-            where.append(f"operator = {int(operator)}")
-        if enabled_only:
-            where.append("enabled = 1")
-        rows = self._rows(f"SELECT * FROM subscribers WHERE {' AND '.join(where)} ORDER BY id")
-        return [subscriber_from_row(row) for row in rows]
 
     def fan_out(self, transition_ids: Sequence[int], now: datetime) -> int:
         """One outbox row per (transition, matching address); joins the caller's transaction.
@@ -124,11 +94,9 @@ class Outbox:
                 "SELECT id FROM notices WHERE condition = ? AND resolved_at IS NULL", [condition]
             ):
                 return None
-            cursor = self.db.execute(
-                "INSERT INTO notices (kind, condition, summary, detail, at) VALUES (?, ?, ?, ?, ?)",
-                [str(kind), condition, summary, detail, now.isoformat()],
-            )
-            notice_id = int(cursor.lastrowid or 0)
+            notice = {"kind": str(kind), "condition": condition, "summary": summary, "detail": detail,
+                      "at": now.isoformat()}
+            notice_id = int(self.db.table("notices").insert(notice).last_rowid or 0)
             self.db.conn.executemany(
                 "INSERT INTO outbox (notice_id, subscriber_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
                 [(notice_id, sub.id, now.isoformat(), now.isoformat())
@@ -234,14 +202,14 @@ class Outbox:
     def enable(self, subscriber_id: int) -> None:
         """Re-enable a subscriber; the messages held for it are delivered."""
         with self.db.atomic():
-            self.db.execute("UPDATE subscribers SET enabled = 1, disabled_reason = NULL,"
-                            " disabled_fingerprint = NULL WHERE id = ?", [subscriber_id])
+            self.db.table("subscribers").update(
+                subscriber_id, {"enabled": 1, "disabled_reason": None, "disabled_fingerprint": None})
             self.db.execute("UPDATE outbox SET status = 'pending' WHERE subscriber_id = ? AND status = 'held'",
                             [subscriber_id])
 
     def move_address(self, subscriber_id: int, address: str) -> None:
         """A Telegram group became a supergroup: its chat id changed."""
-        self.db.execute("UPDATE subscribers SET address = ? WHERE id = ?", [address, subscriber_id])
+        self.db.table("subscribers").update(subscriber_id, {"address": address})
 
     def recover_in_flight(self) -> int:
         """After a crash: rows left 'sending' may or may not have gone out; send them again."""

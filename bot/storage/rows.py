@@ -1,4 +1,7 @@
-"""Subscriber and outbox rows as values: what a source declares, what the dispatcher delivers."""
+"""Rows as values: watched accounts and their state, subscribers as declared and as delivered, outbox items.
+
+The repositories return these, never dicts; the JSON text columns are read and written here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.models import Subscriber, expand_events
+from bot.detect import Pending
+from bot.models import Account, AccountState, Availability, Subscriber, expand_events
+from bot.text import parse_iso
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A watched account with its current state (None before the baseline) and pending candidate."""
+
+    account: Account
+    state: AccountState | None
+    pending: Pending | None
+    state_since: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +42,23 @@ class SubscriberSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DisabledSubscriber:
+    """A subscriber that gets nothing now, and why (None: no reason recorded)."""
+
+    id: int
+    name: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRoute:
+    """An account owner's subscription to their account: its handle and the events it declares."""
+
+    handle: str
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """One message to deliver: to ``subscriber``, about a transition or an operator notice."""
 
@@ -43,6 +75,58 @@ def route_key(sub: Subscriber) -> tuple[str, str]:
     return sub.channel, sub.address.casefold() if sub.channel == "email" else sub.address
 
 
+def state_to_json(state: AccountState) -> str:
+    return json.dumps(
+        {
+            "availability": str(state.availability),
+            "protected": state.protected,
+            "withheld_in": sorted(state.withheld_in),
+            "handle": state.handle,
+            "name": state.name,
+        }
+    )
+
+
+def state_from_json(text: str) -> AccountState:
+    data = json.loads(text)
+    return AccountState(
+        availability=Availability(data["availability"]),
+        protected=bool(data["protected"]),
+        withheld_in=frozenset(data["withheld_in"]),
+        handle=data["handle"],
+        name=data["name"],
+    )
+
+
+def account_from_row(row: dict[str, Any]) -> Account:
+    return Account(
+        pk=row["pk"],
+        platform=row["platform"],
+        handle=row["handle"],
+        account_id=row["account_id"],
+        tags=tuple(json.loads(row["tags"])),
+        source=row["source"],
+        owner_telegram_id=row["owner_telegram_id"],
+    )
+
+
+def watched_from_row(row: dict[str, Any]) -> Watched:
+    state = None
+    if row["availability"] is not None:
+        state = AccountState(
+            availability=Availability(row["availability"]),
+            protected=bool(row["protected"]),
+            withheld_in=frozenset(json.loads(row["withheld_in"])),
+            handle=row["handle"],
+            name=row["name"],
+        )
+    pending = None
+    if row["pending_state"]:
+        pending = Pending(state_from_json(row["pending_state"]), row["pending_count"])
+    since = parse_iso(row["state_since"]) if row["state_since"] else None
+    return Watched(account_from_row(row), state, pending, since)
+
+
 def subscriber_from_row(row: dict[str, Any]) -> Subscriber:
     return Subscriber(
         id=row["id"],
@@ -56,3 +140,23 @@ def subscriber_from_row(row: dict[str, Any]) -> Subscriber:
         operator=bool(row["operator"]),
         enabled=bool(row["enabled"]),
     )
+
+
+def spec_from_row(row: dict[str, Any]) -> SubscriberSpec:
+    """A subscriber row as it was declared: its filters as written (groups not expanded)."""
+    return SubscriberSpec(
+        key=row["key"], name=row["name"], channel=row["channel"], address=row["address"],
+        countries=tuple(json.loads(row["countries"])), events=tuple(json.loads(row["events"])),
+        tags=tuple(json.loads(row["tags"])), accounts=tuple(json.loads(row["accounts"])),
+        operator=bool(row["operator"]), source=row["source"],
+    )
+
+
+def spec_columns(spec: SubscriberSpec) -> dict[str, Any]:
+    """The subscribers columns a spec sets (the key and the enabled state are the caller's)."""
+    return {
+        "name": spec.name, "channel": spec.channel, "address": spec.address,
+        "countries": json.dumps(sorted(spec.countries)), "events": json.dumps(list(spec.events)),
+        "tags": json.dumps(sorted(spec.tags)), "accounts": json.dumps(sorted(spec.accounts)),
+        "operator": int(spec.operator), "source": spec.source,
+    }

@@ -21,6 +21,8 @@ from bot.text import iso
 from watchers.base import BatchResult, WatcherError
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from bot.storage.accounts import Store
 
 PROGRESS_FROM = 200  # accounts: below this a check is quick and a bar would only flicker
@@ -42,23 +44,15 @@ def known_ids(database: Path, handles: Sequence[str]) -> dict[str, str]:
 
     DatabaseError when the file is not one presswatch may read (see bot.database.inspect).
     """
-    wanted = {handle.casefold() for handle in handles}
     db = open_readonly(database)
     if db is None:
         return {}
     try:
-        rows = db.execute(
-            "SELECT listed_handle, handle, account_id FROM accounts WHERE account_id IS NOT NULL").fetchall()
+        return _store(db).account_ids(handles)
     except sqlite3.Error:
         return {}  # only a shortcut: the accounts are looked up by handle instead
     finally:
         db.close()
-    found = {}
-    for listed, current, account_id in rows:
-        for name in (listed, current):
-            if name.casefold() in wanted:
-                found[name.casefold()] = account_id
-    return found
 
 
 def _row(handle: str, observation: Observation | None, error: str | None) -> dict[str, Any]:
@@ -132,18 +126,24 @@ def history_rows(database: Path, handle: str | None, *, evidence: bool = False) 
 
     Read-only: never creates the file or its schema. DatabaseError when it cannot be read.
     """
-    from bot.storage.accounts import Store
-
     db = open_readonly(database)
     if db is None:
         return []
     try:
-        store = Store(db)
+        store = _store(db)
         return [_history_row(store, t, evidence) for t in store.transitions(handle=handle)]
     except sqlite3.DatabaseError as exc:  # damage past the pages inspect() read
         raise DatabaseError(f'{database} cannot be read: SQLite reports "{exc}"') from None
     finally:
         db.close()
+
+
+def _store(db: Database) -> Store:
+    """The repository over a read-only database: these commands never record (nor fan out) anything."""
+    from bot.storage.accounts import Store
+    from bot.storage.outbox import Outbox
+
+    return Store(db, Outbox(db))
 
 
 def _history_row(store: Store, t: Transition, evidence: bool) -> dict[str, Any]:
