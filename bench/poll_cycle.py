@@ -118,7 +118,7 @@ async def measure(accounts: int, rounds: int, change_percent: float, subscribers
                   profile: str | None) -> dict[str, Any]:
     from bot import clock
     from bot.polling.monitor import Monitor
-    from bot.polling.ratelimit import SlidingWindow
+    from bot.ratelimit import SlidingWindow
     from bot.storage.accounts import Store, open_db
     from bot.storage.outbox import Outbox, SubscriberSpec
     from watchers.x import XWatcher

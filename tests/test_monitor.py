@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from bot.models import EventKind, NoticeKind
 from bot.polling.batches import latest_rate
 from bot.polling.monitor import STALE_FLOOR, X_CONDITION, CycleReport, Monitor
-from bot.polling.ratelimit import SlidingWindow
+from bot.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec

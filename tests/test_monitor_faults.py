@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from bot.models import NoticeKind
 from bot.polling.monitor import X_CONDITION, CycleReport, Monitor
-from bot.polling.ratelimit import SlidingWindow
+from bot.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.polling.ratelimit import SlidingWindow
+from bot.ratelimit import SlidingWindow
 from tests.helpers_core import FakeMonotonic, VirtualTime
 
 UNIX = 1_700_000_000.0  # the window's Unix clock: a server's resets are read against it, not the real time

@@ -11,7 +11,7 @@ from bot.chatbot.claims import MAX_PENDING, code_in_profile, new_code
 from bot.chatbot.links import UsageError
 from bot.chatbot.userinput import QUOTE_MAX, SQLITE_MAX, is_digits, parse_number, quote
 from bot.models import Account, Availability, Observation
-from bot.polling.ratelimit import SlidingWindow
+from bot.ratelimit import SlidingWindow
 from bot.storage.accounts import Store
 from bot.storage.claims import Claim, ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec

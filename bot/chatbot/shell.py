@@ -8,6 +8,7 @@ Application's start and stop are in connection.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import LinkPreviewOptions, Message, ReplyParameters, Update
@@ -27,7 +28,6 @@ from telegram.ext import (
 from bot.chatbot.caller import Caller, Reply
 from bot.chatbot.service import BY_NAME, COMMANDS, SelfService
 from bot.delivery.pacing import TelegramPacer
-from notifiers.telegram import retry_seconds
 
 log = logging.getLogger("presswatch.telegram")
 
@@ -46,9 +46,12 @@ def _command_name(text: str) -> str:
 class Shell:
     """The PTB handlers, bound to the core and to the pacer the alerts use (replies share their limits)."""
 
-    def __init__(self, service: SelfService, pacer: TelegramPacer) -> None:
+    def __init__(self, service: SelfService, pacer: TelegramPacer,
+                 retry_seconds: Callable[[RetryAfter], float]) -> None:
+        """``retry_seconds`` reads a flood-control answer's wait (the Telegram notifier's, through the registry)."""
         self.service = service
         self.pacer = pacer
+        self.retry_seconds = retry_seconds
 
     def install(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(TypeHandler(Update, self.gate), group=-1)
@@ -179,7 +182,7 @@ class Shell:
                                                    link_preview_options=_NO_PREVIEW, reply_parameters=reply)
                 return
             except RetryAfter as exc:
-                seconds = retry_seconds(exc)
+                seconds = self.retry_seconds(exc)
                 self.pacer.pause(seconds, str(chat_id))  # the alerts to this chat wait it out too
                 if attempt == 0 and seconds <= 30:
                     continue

@@ -26,8 +26,8 @@ from bot.delivery.pacing import RetryPolicy
 from bot.delivery.render import Renderer
 from bot.models import Message, NoticeKind
 from bot.polling.monitor import CycleReport, Monitor
-from bot.polling.ratelimit import SlidingWindow
 from bot.polling.scheduler import PollSchedule
+from bot.ratelimit import SlidingWindow
 from bot.storage.accounts import Store, open_db
 from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error

@@ -13,6 +13,7 @@ from bot.chatbot.ownership import Lookup
 from bot.chatbot.service import SelfService
 from bot.chatbot.shell import Shell
 from bot.config.model import Config
+from bot.daemon import registry
 from bot.delivery.pacing import TelegramPacer
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
@@ -65,6 +66,6 @@ def build_chatbot(config: Config, *, store: Store, outbox: Outbox, claims: Claim
         confirmations=config.detection.confirmations,
         bot_username=lambda: application.bot.username,  # known once the Application has started
     )
-    shell = Shell(service, pacer)
+    shell = Shell(service, pacer, registry.telegram_retry_seconds)
     shell.install(application)
     return ChatBot(application, service, shell)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from bot.config.model import Config
 from notifiers.base import Notifier
 from notifiers.email import EmailNotifier
-from notifiers.telegram import MessageSender, TelegramNotifier, build_bot
+from notifiers.telegram import MessageSender, TelegramNotifier, build_bot, retry_seconds
 from watchers.base import Watcher
 from watchers.x import XWatcher
 
@@ -53,3 +53,7 @@ def build_notifiers(config: Config, telegram_sender: MessageSender | None = None
     if config.email is not None:
         built["email"] = NOTIFIERS["email"](config, None)
     return built
+
+
+# The Telegram shell reads a flood-control answer's wait as the notifier does; it gets this by wiring.
+telegram_retry_seconds = retry_seconds

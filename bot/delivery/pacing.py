@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot import clock
-from bot.polling.ratelimit import SlidingWindow
+from bot.ratelimit import SlidingWindow
 from notifiers.base import Unreached
 
 # Telegram counts at its end, after network jitter: keep a little under its limits.

@@ -13,7 +13,7 @@ from bot.detect import detect, unchanged
 from bot.models import Observation
 from bot.polling.batches import Batch, latest_rate, plan_batches, wrote
 from bot.polling.health import STALE_AFTER_INTERVALS, STALE_FLOOR, X_CONDITION, PollHealth
-from bot.polling.ratelimit import SlidingWindow
+from bot.ratelimit import SlidingWindow
 from bot.storage.accounts import Outcome, Store, Watched
 from bot.storage.guard import StorageGuard, is_storage_error
 from bot.storage.outbox import Outbox

@@ -15,7 +15,7 @@ from bot.config.model import Config
 from bot.daemon import registry
 from bot.handles import normalize_handle
 from bot.models import Observation, Transition
-from bot.polling.ratelimit import SlidingWindow
+from bot.ratelimit import SlidingWindow
 from bot.storage.database import DatabaseError, open_readonly
 from bot.text import iso
 from watchers.base import BatchResult, WatcherError
