@@ -152,6 +152,7 @@ class Transition:
     evidence_sha256: str
     previous_since: datetime | None = None
     tags: tuple[str, ...] = ()
+    private: bool = False  # the account is kept off the web (watchlist[].private): alerts link no page
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,9 @@ class Message:
     text: str
     html: str
     telegram_html: str
+    # The one-click unsubscribe link of the subscriber this copy goes to (RFC 8058), or "": per copy, not per
+    # rendering, so the dispatcher sets it on each email just before it is sent.
+    list_unsubscribe: str = ""
 
 
 class NoticeKind(StrEnum):

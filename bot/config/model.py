@@ -32,6 +32,7 @@ from bot.config.sections import (
     EmailConfig,
     OperatorConfig,
     RateLimitConfig,
+    ServerConfig,
     SubscriberConfig,
     TelegramConfig,
     TelegramRateLimit,
@@ -48,6 +49,7 @@ __all__ = [
     "OperatorConfig",
     "Problem",
     "RateLimitConfig",
+    "ServerConfig",
     "SubscriberConfig",
     "TelegramConfig",
     "TelegramRateLimit",
@@ -78,6 +80,7 @@ class Config(BaseModel):
     operators: list[OperatorConfig] = []
     templates: FilePath | None = None
     delivery: DeliveryConfig = DeliveryConfig()
+    server: ServerConfig | None = None
 
     @field_validator("database", "templates")
     @classmethod

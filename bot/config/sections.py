@@ -31,6 +31,7 @@ from bot.config.fields import (
     GiveUp,
     Handle,
     Host,
+    Listen,
     Mailbox,
     Name,
     PollInterval,
@@ -138,10 +139,27 @@ class EmailConfig(_Model):
 
 
 class WatchEntry(_Model):
-    """An account presswatch watches, with tags subscribers can filter on."""
+    """An account presswatch watches, with tags subscribers can filter on; ``private`` keeps it off the web."""
 
     handle: Handle
     tags: list[Tag] = []
+    private: StrictBool = False
+
+
+class ServerConfig(_Model):
+    """The web server: where it listens (off unless set), the address people reach it at, the page title."""
+
+    listen: Listen | None = None
+    public_url: Url | None = None
+    title: Name = "presswatch"
+
+    @model_validator(mode="after")
+    def _check_public_url(self) -> ServerConfig:
+        """Links to public_url lead to this daemon's own web server: it must listen."""
+        if self.public_url is not None and self.listen is None:
+            raise ValueError("public_url needs listen: the links it makes lead to this server (like"
+                             " listen: 127.0.0.1:8080 behind your https proxy)")
+        return self
 
 
 class SubscriberConfig(_Model):

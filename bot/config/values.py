@@ -119,6 +119,20 @@ def url(value: object) -> str:
     return written.rstrip("/")
 
 
+def listen(value: object) -> tuple[str, int]:
+    """Where a server listens: 'host:port' ('127.0.0.1:8080', '[::1]:8080', '0.0.0.0:8080'); port 0 is any free one."""
+    written = text(value).strip()
+    host, colon, port = written.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    usage = f"{written!r} is not host:port (like 127.0.0.1:8080)"
+    if not colon or not host or any(char.isspace() or not char.isprintable() for char in host):
+        raise ValueError(usage)
+    if not port.isascii() or not port.isdigit() or len(port) > 5 or int(port) > 65535:
+        raise ValueError(f"{usage}: the port is a number from 0 to 65535")
+    return host, int(port)
+
+
 def tag(value: object) -> str:
     """A lower-cased tag of 1 to 32 of a-z, 0-9, '_' and '-'."""
     written = text(value)

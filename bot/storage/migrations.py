@@ -200,4 +200,20 @@ def m005_disabled_fingerprint(db: Database) -> None:
     )
 
 
+@migration
+def m006_public(db: Database) -> None:
+    """The public face: accounts kept off the web (``private``), and the site's own keys (unsubscribe links,
+    feed ids), made once per database so links in mail already sent keep working across restarts."""
+    db.executescript(
+        """
+        ALTER TABLE accounts ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE site_keys (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 SCHEMA = len(NAMES)  # the schema this build brings a database to, and the newest it can use

@@ -70,9 +70,9 @@ class TransitionLog:
         if ids:
             where.append(f"t.id IN ({', '.join('?' * len(ids))})")
             params += list(ids)
-        sql = ("SELECT t.*, a.platform, a.account_id, a.tags FROM transitions t JOIN accounts a ON a.pk = t.account_pk"
+        sql = (f"SELECT {TRANSITION_COLUMNS} FROM transitions t JOIN accounts a ON a.pk = t.account_pk"
                f" WHERE {' AND '.join(where)} ORDER BY t.id DESC" + (f" LIMIT {int(limit)}" if limit else ""))
-        return [_transition(row) for row in self.db.query(sql, params)]
+        return [transition_from_row(row) for row in self.db.query(sql, params)]
 
     def evidence(self, transition_id: int) -> str | None:
         """The raw API entry a transition was confirmed on."""
@@ -80,7 +80,16 @@ class TransitionLog:
         return str(rows[0]["evidence"]) if rows else None
 
 
-def _transition(row: dict[str, Any]) -> Transition:
+# What transition_from_row reads: the transition's columns (but its evidence) and its account's.
+TRANSITION_COLUMNS = (
+    "t.id, t.account_pk, t.kind, t.countries, t.withheld_in, t.availability, t.handle, t.previous_handle, t.name,"
+    " t.first_seen_at, t.confirmed_at, t.previous_since, t.evidence_sha256,"
+    " a.platform, a.account_id, a.tags, a.private"
+)
+
+
+def transition_from_row(row: dict[str, Any]) -> Transition:
+    """A row of ``TRANSITION_COLUMNS`` as a value."""
     return Transition(
         id=row["id"],
         account_pk=row["account_pk"],
@@ -97,4 +106,5 @@ def _transition(row: dict[str, Any]) -> Transition:
         evidence_sha256=row["evidence_sha256"],
         previous_since=parse_iso(row["previous_since"]) if row["previous_since"] else None,
         tags=tuple(json.loads(row["tags"])),
+        private=bool(row["private"]),
     )
