@@ -59,6 +59,10 @@ def build_email(sender: str, address: str, message: Message) -> EmailMessage:
     mail["Message-ID"] = make_msgid(domain=domain)
     # Tells auto-responders not to answer (RFC 3834).
     mail["Auto-Submitted"] = "auto-generated"
+    if message.list_unsubscribe:
+        # RFC 8058 one-click: the mail client POSTs List-Unsubscribe=One-Click to the https link.
+        mail["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail.set_content(message.text)
     mail.add_alternative(message.html, subtype="html")
     return mail

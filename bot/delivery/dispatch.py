@@ -13,13 +13,14 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 from bot.delivery.outcome import Outcomes
 from bot.delivery.pacing import RetryPolicy, TelegramPacer
 from bot.delivery.render import Renderer
-from bot.models import Message
+from bot.models import Message, Subscriber
 from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard, is_storage_error
 from bot.storage.outbox import Outbox, OutboxItem
@@ -53,6 +54,8 @@ class Dispatcher:
         concurrency: dict[str, int] | None = None,
         on_delivered: Callable[[OutboxItem, Message], None] | None = None,
         guard: StorageGuard | None = None,
+        unsubscribe: Callable[[Subscriber], str] | None = None,
+        on_sent: Callable[[list[OutboxItem], datetime], None] | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -65,6 +68,8 @@ class Dispatcher:
         # Channels where alerts queued together for one chat go out as one digest message.
         self.digest = {"telegram": DIGEST_MAX}
         self.on_delivered = on_delivered
+        self.unsubscribe = unsubscribe  # a subscriber's one-click unsubscribe link for its alert emails
+        self.on_sent = on_sent  # every delivered message, with all the rows it covered
         self.guard = guard or StorageGuard()
         self.outcomes = Outcomes(self.outbox, self.retry, self.pacer, clock)
         self._wakes = {channel: asyncio.Event() for channel in notifiers}
@@ -247,6 +252,8 @@ class Dispatcher:
             self._write("a message whose event is gone", partial(
                 self.outbox.mark_failed, first.id, "the transition or notice it announces is gone"), items)
             return
+        if self.unsubscribe is not None and first.transition_id and notifier.channel == "email":
+            message = replace(message, list_unsubscribe=self.unsubscribe(first.subscriber))
         try:
             async with self.pacer.slot(first.subscriber.address) if notifier.channel == "telegram" \
                     else contextlib.nullcontext():
@@ -261,6 +268,8 @@ class Dispatcher:
         self._write(f"a delivery to {first.subscriber.name}",
                     partial(self.outcomes.delivered, items, notifier.channel, self.clock()), items)
         log.info("delivered %s message (%d alerts) to %s", notifier.channel, len(items), first.subscriber.name)
+        if self.on_sent:
+            self.on_sent(items, self.clock())
         if self.on_delivered:
             self.on_delivered(first, message)
 

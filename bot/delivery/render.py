@@ -111,17 +111,32 @@ def _after(t: Transition) -> str:
     return "after " + humanize_duration((t.confirmed_at - t.previous_since).total_seconds())
 
 
-def alert_subject(t: Transition) -> str:
-    """'[presswatch] @handle withheld in India (IN)': one short line."""
+def headline(t: Transition) -> str:
+    """'@handle withheld in India (IN)': what happened, in one short line (subjects, feeds, pages)."""
     _, short = _ACTIONS[t.kind]
     actor = t.previous_handle if t.kind is EventKind.RENAMED and t.previous_handle else t.handle
     words = short.format(places=places(t.countries, most=3), handle=t.handle)
-    return clip(one_line(f"[presswatch] @{actor} {words}"), SUBJECT_MAX)
+    return clip(one_line(f"@{actor} {words}"), SUBJECT_MAX)
 
 
-def _alert_view(t: Transition, cap: int | None) -> dict[str, Any]:
+def alert_subject(t: Transition) -> str:
+    """'[presswatch] @handle withheld in India (IN)': one short line."""
+    return clip(f"[presswatch] {headline(t)}", SUBJECT_MAX)
+
+
+def web_links(t: Transition, public_url: str | None) -> tuple[str, str]:
+    """The account's page and the evidence URL on presswatch's site; ('', '') without one, or for an
+    account kept off the web (watchlist[].private)."""
+    if not public_url or t.private or not t.account_id:
+        return "", ""
+    page = f"{public_url}/accounts/{quote(t.platform, safe='')}/{quote(t.account_id, safe='')}"
+    return page, f"{public_url}/api/v1/transitions/{t.id}/evidence"
+
+
+def _alert_view(t: Transition, cap: int | None, public_url: str | None = None) -> dict[str, Any]:
     handle = clip(t.handle, HANDLE_MAX)
     by_id = t.kind in _BY_ID and bool(t.account_id)
+    page_url, evidence_url = web_links(t, public_url)
     return {
         "kind": str(t.kind),
         "group": group_of(t.kind),
@@ -140,6 +155,8 @@ def _alert_view(t: Transition, cap: int | None) -> dict[str, Any]:
         "evidence": t.evidence_sha256,
         "evidence_short": t.evidence_sha256[:SHORT_EVIDENCE],
         "history_command": f"presswatch history {handle}",
+        "page_url": page_url,  # when set, alerts link these instead of the command a subscriber cannot run
+        "evidence_url": evidence_url,
     }
 
 
@@ -175,7 +192,8 @@ def _operator_view(n: Notice, cap: int | None) -> dict[str, Any]:
 class Renderer:
     """Renders subscriber alerts and operator notices from templates an operator may override."""
 
-    def __init__(self, templates_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path | None = None, *, public_url: str | None = None) -> None:
+        self.public_url = public_url  # server.public_url: alerts link the account's page and its evidence
         loaders: list[BaseLoader] = [FileSystemLoader(templates_dir)] if templates_dir else []
         self.env = Environment(
             loader=ChoiceLoader([*loaders, FileSystemLoader(BUNDLED_TEMPLATES)]),
@@ -191,7 +209,7 @@ class Renderer:
 
     def alert(self, t: Transition) -> Message:
         """A subscriber alert for one recorded transition."""
-        return self._message("alert", alert_subject(t), lambda cap: _alert_view(t, cap))
+        return self._message("alert", alert_subject(t), lambda cap: _alert_view(t, cap, self.public_url))
 
     def operator(self, n: Notice) -> Message:
         """An operator health alert about presswatch itself."""
@@ -210,7 +228,8 @@ class Renderer:
         while count > 1:
             chosen = transitions[:count]
             subject = clip(f"[presswatch] {count} changes: " + ", ".join(f"@{t.handle}" for t in chosen), SUBJECT_MAX)
-            values = {"items": [_alert_view(t, 64) | {"note": _digest_note(t)} for t in chosen], "subject": subject}
+            items = [_alert_view(t, 64, self.public_url) | {"note": _digest_note(t)} for t in chosen]
+            values = {"items": items, "subject": subject, "linked": any(item["page_url"] for item in items)}
             markup = self.render("digest.tg.j2", values).strip()
             if fits_telegram(markup):
                 text = self.render("digest.txt.j2", values).rstrip() + "\n"
