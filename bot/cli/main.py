@@ -72,6 +72,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     signals.install()
     from bot.cli.preflight import Refused, check_database, refused, take_lock
     from bot.storage.database import DatabaseError
+    from bot.web.server import WebError
 
     path = config_path(args)
     config = load_or_report(path, err)
@@ -86,6 +87,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         return _refuse(err, exc)
     except DatabaseError as exc:  # open_db's own refusal, should the file have changed since the check
         return _refuse(err, refused(path, exc))
+    except WebError as exc:  # server.listen taken or not ours to bind
+        return _refuse(err, exc)
     return EXIT_OK
 
 

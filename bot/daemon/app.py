@@ -19,7 +19,7 @@ from bot.chatbot.connection import start_application, stop_application
 from bot.chatbot.ownership import x_lookup
 from bot.config.model import Config, format_duration
 from bot.daemon import registry
-from bot.daemon.parts import build_chatbot, subscriber_specs, telegram_pacer
+from bot.daemon.parts import build_chatbot, build_web, subscriber_specs, telegram_pacer
 from bot.daemon.supervise import supervise
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.pacing import RetryPolicy
@@ -32,7 +32,9 @@ from bot.storage.accounts import Store, open_db
 from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error
 from bot.storage.outbox import Outbox, OutboxItem
+from bot.storage.site import SiteKeys, set_private
 from bot.text import iso
+from bot.web.server import WebServer
 
 log = logging.getLogger("presswatch.app")
 T = TypeVar("T")
@@ -99,10 +101,15 @@ class App:
         # Alerts to Telegram go through the chat bot's own Bot when there is one.
         self.notifiers = registry.build_notifiers(config, self.chatbot.application.bot if self.chatbot else None)
         delivery = config.delivery
+        self.web: WebServer | None = build_web(config, outbox=self.outbox, clock=self.clock)
+        unsubscriber = self.web.site.unsubscriber if self.web else None
+        public_url = config.server.public_url if config.server else None  # alerts link the site's pages
         self.dispatcher = Dispatcher(
-            self.store, self.outbox, Renderer(config.templates), self.notifiers, clock=self.clock,
+            self.store, self.outbox, Renderer(config.templates, public_url=public_url), self.notifiers,
+            clock=self.clock,
             retry=RetryPolicy(delivery.retry_initial, delivery.retry_max, delivery.give_up_after),
             pacer=self.pacer, on_delivered=on_delivered, guard=self.guard,
+            unsubscribe=unsubscriber.url if unsubscriber else None, on_sent=self._sent,
         )
         self.monitor = Monitor(
             self.store, self.outbox, self.watcher, self.limiter, confirmations=config.detection.confirmations,
@@ -121,8 +128,15 @@ class App:
         added, dropped = self.store.sync_watchlist(
             [(entry.handle, entry.tags) for entry in self.config.watchlist], now)
         self.outbox.sync_config(subscriber_specs(self.config), now)
+        set_private(self.db, [entry.handle for entry in self.config.watchlist if entry.private])
+        if self.web is not None:
+            self.web.prepare(SiteKeys(self.db), self.store.last_poll(successful=True), now)
         log.info("watchlist: %d accounts from the config (%d new, %d dropped)",
                  len(self.config.watchlist), added, dropped)
+
+    def _sent(self, items: list[OutboxItem], now: datetime) -> None:
+        if self.web is not None:
+            self.web.delivered(items, now)
 
     async def _sync_when_writable(self, stop: asyncio.Event) -> bool:
         """``sync``, waiting out a database that refuses writes at start-up; False when stopped first."""
@@ -144,6 +158,8 @@ class App:
         """Start every part, in order; waits out a database that refuses writes first (until ``stop``)."""
         if not await self._sync_when_writable(stop or asyncio.Event()):
             return
+        if self.web is not None:  # first: a port in use stops the start before anything else runs
+            await self._enter("the web server", self.web)
         await self._enter("the X watcher", self.watcher)
         for channel, notifier in self.notifiers.items():
             await self._enter(f"the {channel} notifier", notifier)
@@ -210,6 +226,8 @@ class App:
             self._current = None
         self.dispatcher.wake()
         self.last_report = report
+        if self.web is not None:
+            self.web.cycle(self.watcher.platform, report.ok, report.failed, report.aborted, self.clock())
         if self.on_cycle:
             self.on_cycle(report)
         async with self._cycle_done:

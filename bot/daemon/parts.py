@@ -15,9 +15,17 @@ from bot.chatbot.shell import Shell
 from bot.config.model import Config
 from bot.daemon import registry
 from bot.delivery.pacing import TelegramPacer
+from bot.delivery.render import Renderer
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
+from bot.storage.public import open_reader
+from bot.web.html import environment
+from bot.web.ops import Metrics, PollStatus
+from bot.web.reader import Reader
+from bot.web.server import WebServer
+from bot.web.site import Site
+from bot.web.unsubscribe import Unsubscriber
 
 
 def subscriber_specs(config: Config) -> list[SubscriberSpec]:
@@ -69,3 +77,21 @@ def build_chatbot(config: Config, *, store: Store, outbox: Outbox, claims: Claim
     shell = Shell(service, pacer, registry.telegram_retry_seconds)
     shell.install(application)
     return ChatBot(application, service, shell)
+
+
+def build_web(config: Config, *, outbox: Outbox, clock: Callable[[], datetime]) -> WebServer | None:
+    """The web server, built but not started; None unless ``server.listen`` is set.
+
+    Its reads go through connections of its own, opened read-only in its worker threads.
+    """
+    server = config.server
+    if server is None or server.listen is None:
+        return None
+    database = config.database
+    reader = Reader(lambda: open_reader(database))
+    site = Site(
+        title=server.title, public_url=server.public_url, confirmations=config.detection.confirmations,
+        reader=reader, env=environment(), renderer=Renderer(config.templates, public_url=server.public_url),
+        clock=clock, health=PollStatus(config.x.poll_interval, clock()), metrics=Metrics(reader.view),
+        unsubscriber=Unsubscriber(outbox, server.public_url, clock) if server.public_url else None)
+    return WebServer(site, *server.listen)
