@@ -148,7 +148,8 @@ def _store(db: Database) -> Store:
 
 def _history_row(store: Store, t: Transition, evidence: bool) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "transition_id": t.id, "handle": t.handle, "id": t.account_id, "kind": str(t.kind), "countries": list(t.countries),
+        "transition_id": t.id, "handle": t.handle, "id": t.account_id, "kind": str(t.kind),
+        "countries": list(t.countries),
         "withheld_in": list(t.withheld_in), "at": iso(t.confirmed_at),
         "first_seen": iso(t.first_seen_at), "previous_handle": t.previous_handle,
         "evidence": t.evidence_sha256,

@@ -42,7 +42,14 @@ def _nice_top(peak: int) -> int:
 
 
 def _date(moment: datetime, span_days: float) -> str:
-    return moment.strftime("%Y-%m-%d" if span_days >= 2 else "%m-%d %H:%M")
+    """A label as precise as the span needs: days over two days, minutes over two hours, else seconds."""
+    return moment.strftime("%Y-%m-%d" if span_days >= 2 else "%m-%d %H:%M" if span_days >= 1 / 12 else "%H:%M:%S")
+
+
+def _levels(top: int) -> list[int]:
+    """The y axis' gridlines: 0 to ``top`` in five or two equal steps (1, 2 or 5 times a power of ten)."""
+    step = top // 5 if top >= 5 and top % 5 == 0 else max(1, top // 2)
+    return list(range(0, top + 1, step))
 
 
 def build(series: Sequence[tuple[datetime, int]]) -> Chart:
@@ -73,7 +80,7 @@ def build(series: Sequence[tuple[datetime, int]]) -> Chart:
     days = span / 86400
     x_ticks = tuple(Tick(x(moment), HEIGHT - 10, _date(moment, days))
                     for moment in (first, first + (last - first) / 2, last))
-    y_ticks = tuple(Tick(LEFT - 6, y(level), str(level)) for level in sorted({0, top // 2, top}))
+    y_ticks = tuple(Tick(LEFT - 6, y(level), str(level)) for level in _levels(top))
     latest = series[-1][1]
     summary = (f"Accounts restricted from {_date(first, days)} to {_date(last, days)}: {latest} now,"
                f" at most {peak}.")
