@@ -88,7 +88,7 @@ def build_web(config: Config, *, outbox: Outbox, clock: Callable[[], datetime]) 
     if server is None or server.listen is None:
         return None
     database = config.database
-    reader = Reader(lambda: open_reader(database))
+    reader = Reader(lambda shared: open_reader(database, shared=shared))
     site = Site(
         title=server.title, public_url=server.public_url, confirmations=config.detection.confirmations,
         reader=reader, env=environment(), renderer=Renderer(config.templates, public_url=server.public_url),

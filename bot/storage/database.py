@@ -140,15 +140,15 @@ def _newer(path: Path, unknown: list[str], newest: tuple[int, str] | None) -> st
     return f"{path} was upgraded by a newer presswatch (migrations {', '.join(unknown)}); {ours}"
 
 
-def connect_readonly(path: Path) -> sqlite3.Connection:
+def connect_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """A read-only connection that creates no file, beside a running daemon or not."""
     uri = path.absolute().as_uri()
     # A WAL database that no connection has open (no -wal file) is complete in its main file. Opened
     # with mode=ro, SQLite would still create -wal and -shm files: in someone else's folder, or one we
     # may not write to. A writer starting meanwhile writes to a new -wal, not to the main file.
     if _is_wal(path) and not _side(path, "-wal").exists():
-        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
-    return sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=check_same_thread)
+    return sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=check_same_thread)
 
 
 def _is_wal(path: Path) -> bool:

@@ -58,9 +58,10 @@ class Step:
     at: datetime
 
 
-def open_reader(path: Path) -> Database:
-    """A read-only connection for the web's worker threads (one each): WAL lets it read beside the daemon."""
-    conn = connect_readonly(path)
+def open_reader(path: Path, *, shared: bool = False) -> Database:
+    """A read-only connection for a web worker thread (one each; ``shared``: one any thread may use, under a
+    lock of the caller's): WAL lets it read beside the daemon."""
+    conn = connect_readonly(path, check_same_thread=not shared)
     conn.execute("PRAGMA busy_timeout=5000")
     return Database(conn)
 
