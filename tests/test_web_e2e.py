@@ -22,6 +22,10 @@ from e2e import presswatch
 from helpers_web import HOSTILE, PRIVATE_HANDLE, PRIVATE_NAME, SUBSCRIBER_DATA, World, running_world
 from markupsafe import escape
 from prometheus_client.parser import text_string_to_metric_families
+from sqlite_utils import Database
+
+from bot.storage.claims import ClaimBook
+from bot.text import parse_iso
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -30,6 +34,9 @@ pytestmark = pytest.mark.timeout(180)
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with running_world(tmp_path_factory.mktemp("web")) as built:
         yield built
+
+
+CLAIMANT, CLAIM_CODE = 731_905_118, "PW-CLAIM-7Q2X"
 
 
 def public_ids(world: World) -> dict[str, str]:
@@ -93,7 +100,17 @@ def test_a_display_name_full_of_html_is_escaped_everywhere(world: World) -> None
 
 
 def test_private_accounts_and_subscriber_data_appear_on_no_route(world: World) -> None:
-    forbidden = (PRIVATE_HANDLE, PRIVATE_NAME, world.private_id, *SUBSCRIBER_DATA)
+    db = Database(world.config.parent / "presswatch.db")  # a claim pending, as a Telegram user made it
+    try:
+        made = parse_iso(world.transitions()[0]["confirmed_at"])
+        ClaimBook(db).create(CLAIMANT, CLAIMANT, "tr_journo", CLAIM_CODE, made)
+    finally:
+        db.close()
+    unsubscribe = {str(m["List-Unsubscribe"]).strip("<> ").rsplit("/", 1)[1] for m in world.mail.messages
+                   if m["List-Unsubscribe"]}  # each subscriber's own link
+    assert len(unsubscribe) == 2
+    forbidden = (PRIVATE_HANDLE, PRIVATE_NAME, world.private_id, *SUBSCRIBER_DATA, CLAIM_CODE, str(CLAIMANT),
+                 *unsubscribe)
     private_sha = [row["evidence_sha256"] for row in world.transitions() if row["listed"] == PRIVATE_HANDLE]
     assert private_sha, "the private account's change was recorded (and alerted)"
     for path, response in every_route(world).items():
