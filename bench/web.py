@@ -9,7 +9,8 @@ The X sandbox runs in its own process with the same accounts; `presswatch run` (
 every ``--poll`` seconds with the web server on. Then, for each of ``/``, ``/feed.atom`` and
 ``/api/v1/transitions``, ``--concurrency`` keep-alive clients request it for ``--seconds``: it prints requests
 per second, p50, p99 and the slowest, the first (cold) request, and the poll cycles the daemon finished
-meanwhile. Every poll commits, so each cycle empties the web's cache: the figures include the rebuilds.
+meanwhile. Every poll commits, so each cycle outdates the web's cached answers: the figures include their rebuilds
+(in the background, the answer before served meanwhile; the first request of an answer never built waits).
 
 It prints figures; it asserts no timings. It exits non-zero only when the run is broken (an answer other than
 200, the daemon not polling).
