@@ -131,6 +131,7 @@ class Account:
     tags: tuple[str, ...] = ()
     source: str = "config"
     owner_telegram_id: int | None = None
+    reference: str | None = None  # what an import listed it in ("Court order 2016/1234"); None otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,7 @@ class Transition:
     evidence_sha256: str
     previous_since: datetime | None = None
     tags: tuple[str, ...] = ()
+    listed_in: str | None = None  # the account's import reference, for "listed in: ..." in alerts
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,8 @@ class TransitionLog:
         if ids:
             where.append(f"t.id IN ({', '.join('?' * len(ids))})")
             params += list(ids)
-        sql = ("SELECT t.*, a.platform, a.account_id, a.tags FROM transitions t JOIN accounts a ON a.pk = t.account_pk"
+        sql = ("SELECT t.*, a.platform, a.account_id, a.tags, a.source_ref"
+               " FROM transitions t JOIN accounts a ON a.pk = t.account_pk"
                f" WHERE {' AND '.join(where)} ORDER BY t.id DESC" + (f" LIMIT {int(limit)}" if limit else ""))
         return [_transition(row) for row in self.db.query(sql, params)]
 
@@ -97,4 +98,5 @@ def _transition(row: dict[str, Any]) -> Transition:
         evidence_sha256=row["evidence_sha256"],
         previous_since=parse_iso(row["previous_since"]) if row["previous_since"] else None,
         tags=tuple(json.loads(row["tags"])),
+        listed_in=row["source_ref"],
     )
