@@ -3,6 +3,7 @@ daemon's monitor at its next cycle, through the database alone; recording polls 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from bot.polling.monitor import Monitor
 from bot.ratelimit import SlidingWindow
 from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import Outcome, Store, open_db
+from bot.storage.migrations import migrations
 from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import SUSPENDED, Clock, FakeMonotonic, observe, rows, seen
 from watchers.x import XWatcher
@@ -106,3 +108,38 @@ def test_a_transition_of_an_account_removed_meanwhile_is_history_that_alerts_no_
     written = store.record([Outcome(watched, observation, verdict)], clock.advance(60))
     assert len(written) == 1 and [t.kind for t in store.transitions(handle="alice")] == ["suspended"]
     assert rows(store.db, "SELECT * FROM outbox") == []
+
+
+def schema_5(path: Path) -> Database:
+    """A database as the build before imports left it (schema 5), with one watched account."""
+    db = Database(path)
+    migrations.apply(db, stop_before="m006_imports")
+    db.execute("INSERT INTO accounts (platform, handle, listed_handle, source, added_at)"
+               " VALUES ('x', 'old_one', 'old_one', 'config', '2024-01-01T00:00:00+00:00')")
+    db.conn.commit()
+    return db
+
+
+def test_an_older_database_gets_the_revision_and_keeps_its_accounts(tmp_path: Path, clock: Clock) -> None:
+    schema_5(tmp_path / "old.db").close()
+    db = open_db(tmp_path / "old.db")
+    store = Store(db, Outbox(db))
+    [old] = store.watched()
+    assert (old.account.handle, old.account.reference) == ("old_one", None)
+    before = store.watchlist_revision()
+    store.add_account("new_one", [], "telegram", None, clock.now)
+    assert store.watchlist_revision() == before + 1
+    db.close()
+
+
+def test_the_migration_is_one_transaction_a_failure_leaves_the_schema_as_it_was(tmp_path: Path) -> None:
+    old = schema_5(tmp_path / "old.db")
+    old.execute("CREATE TABLE watchlist_revision (x)")  # makes the step fail after its first statements
+    old.conn.commit()
+    old.close()
+    with pytest.raises(sqlite3.OperationalError, match="already exists"):
+        open_db(tmp_path / "old.db")
+    db = Database(tmp_path / "old.db")
+    assert "source_ref" not in db["accounts"].columns_dict  # the ALTERs before the failure were rolled back
+    assert "m006_imports" not in {m.name for m in migrations.applied(db)}
+    db.close()
