@@ -46,3 +46,17 @@ def test_one_config_handle_refuses_the_whole_removal(tmp_path: Path, clock: Cloc
     assert removal.removed == [] and len(removal.in_config) == 1
     assert "@in_config is in the config" in removal.in_config[0]
     assert store.find_watched("owned_one") is not None
+
+
+def test_an_imported_account_the_config_now_lists_is_the_configs_to_remove(tmp_path: Path, clock: Clock) -> None:
+    """The operator added an imported handle to the YAML; the daemon has not read it yet (the row is still the
+    import's): remove still sends them to the file, since the next start would watch it again anyway."""
+    path, store = setup(tmp_path, clock)
+    store.add_account("listed_too", [], "import", None, clock.now)
+    path.write_text(path.read_text().replace("- handle: in_config", "- handle: in_config\n- handle: Listed_Too"))
+    config = load_config(path, env={"X_BEARER_TOKEN": "token"})
+    removal = remove_handles(config, path, ["listed_too"])
+    assert removal.removed == []
+    [line] = removal.in_config
+    assert line.startswith(f"@listed_too is in the config ({path}, line ") and line.endswith("the watchlist there")
+    assert store.find_watched("listed_too") is not None
