@@ -131,6 +131,7 @@ class Account:
     tags: tuple[str, ...] = ()
     source: str = "config"
     owner_telegram_id: int | None = None
+    reference: str | None = None  # what an import listed it in ("Court order 2016/1234"); None otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,7 @@ class Transition:
     previous_since: datetime | None = None
     tags: tuple[str, ...] = ()
     private: bool = False  # the account is kept off the web (watchlist[].private): alerts link no page
+    listed_in: str | None = None  # the account's import reference, for "listed in: ..." in alerts
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,7 +71,9 @@ def status(watched: Watched, *, viewer: int | None, confirmations: int) -> str:
         lines.append(f"Checking a possible change ({watched.pending.count} of {confirmations} polls agree).")
     if account.tags:
         lines.append(f"Tags: {esc(', '.join(account.tags))}")
-    source = "the operator's config" if account.source == "config" else "Telegram"
+    source = {"config": "the operator's config", "import": "an import"}.get(account.source, "Telegram")
+    if account.reference:
+        source += f" ({esc(account.reference)})"
     owner = "no owner"
     if account.owner_telegram_id is not None:
         owner = "you own it" if account.owner_telegram_id == viewer else "claimed by its owner"

@@ -1,4 +1,4 @@
-"""The `presswatch` command: validate, check, run, history, demo."""
+"""The `presswatch` command: validate, check, run, history, demo; import, accounts, remove, backup (ops)."""
 # ruff: noqa: E402  (the imports below load while a Ctrl-C or SIGTERM is held, see _SHIELD)
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli import logs
+from bot.cli import logs, ops
 from bot.cli.parser import build_parser
 from bot.config.model import Config, ConfigError, load_config
 from bot.config.reader import one_line_safe
@@ -201,7 +201,8 @@ def _table(out: Console, title: str, rows: list[dict[str, Any]], columns: list[s
     out.print(table)
 
 
-COMMANDS = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run, "history": cmd_history, "demo": cmd_demo}
+COMMANDS = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run, "history": cmd_history, "demo": cmd_demo,
+            **ops.COMMANDS}  # import, accounts, remove, backup
 
 
 _SHIELD.release()

@@ -15,6 +15,7 @@ examples:
   presswatch check @MahirZeynalov
   presswatch run -c /etc/presswatch/config.yaml
   presswatch history --json MahirZeynalov
+  presswatch import court-order.txt --source "Court order 2016/1234" --apply
 
 The config is -c FILE (before or after the command), else $PRESSWATCH_CONFIG,
 else ./config.yaml. Each command has its own --help, with examples."""
@@ -67,6 +68,64 @@ examples:
   presswatch history
   presswatch history --json --evidence MahirZeynalov""",
     ),
+    "import": (
+        "watch the accounts a list names (a court order, a CSV)",
+        """\
+Read a list of accounts as it comes: text with @handles and x.com or
+twitter.com links (profiles, posts), one handle a line, or CSV with a
+`handle` column (and optional `tags` and `note` columns). Prints what would
+be added, what is watched already and every invalid entry with its line;
+writes nothing without --apply. With --apply the new accounts are watched
+with the list's reference (--source, default the file's name): a running
+daemon polls them from its next cycle, the first poll a baseline. FILE `-`
+reads standard input. Exit 0; 1 when some entries were invalid (the rest
+are imported); 2 when the list, the config or the database is unusable.""",
+        """\
+examples:
+  presswatch import court-order.txt --source "Court order 2016/1234" --tags tr
+  presswatch import court-order.txt --source "Court order 2016/1234" --apply
+  presswatch import accounts.csv --json
+  presswatch import - --apply""",
+    ),
+    "accounts": (
+        "every watched account, where it came from, its state",
+        """\
+Every watched account: its X id, handle, where it came from (config,
+telegram or import, with the list's reference), tags, state, the countries
+it is withheld in and since when. Read-only: works beside a running daemon.
+--source takes a reference (any case) or config, telegram, import.""",
+        """\
+examples:
+  presswatch accounts
+  presswatch accounts --source "Court order 2016/1234" --json
+  presswatch accounts --tag journalist""",
+    ),
+    "remove": (
+        "stop watching imported or Telegram accounts (history kept)",
+        """\
+Stop watching accounts that came from an import or from Telegram; their
+history is kept. --source removes every account imported with that
+reference (undoing an import). An account from the config file is removed
+by editing the file: remove says where it is and exits 2, removing nothing.
+A running daemon stops polling them from its next cycle. Exit 0; 1 when a
+handle or reference matched nothing; 2 for a config account.""",
+        """\
+examples:
+  presswatch remove @some_account another_one
+  presswatch remove --source "Court order 2016/1234\"""",
+    ),
+    "backup": (
+        "a consistent copy of the database, beside a running daemon",
+        """\
+Copy the database to FILE while the daemon runs: one consistent snapshot
+(SQLite's VACUUM INTO), checked, readable by its owner only. Refuses to
+overwrite FILE unless --force. To restore: stop presswatch, delete the
+database's -wal and -shm files, copy FILE over the database, start it.""",
+        """\
+examples:
+  presswatch backup /var/backups/presswatch/presswatch-2026-11-22.db
+  presswatch backup --force /var/backups/presswatch/latest.db""",
+    ),
     "demo": (
         "the whole pipeline against the bundled sandboxes, on real cases",
         """\
@@ -113,4 +172,25 @@ def build_parser() -> argparse.ArgumentParser:
                                      help="include the raw API entry of each transition")
     commands["history"].add_argument("handle", nargs="?", metavar="HANDLE", help="one account (default: all)")
     commands["demo"].add_argument("--fast", action="store_true", help="shorter pauses (used by the tests)")
+    _operations(commands)
     return parser
+
+
+def _operations(commands: dict[str, argparse.ArgumentParser]) -> None:
+    """The arguments of import, accounts, remove and backup."""
+    importing = commands["import"]
+    importing.add_argument("file", metavar="FILE", help="the list: a text or CSV file, or - for standard input")
+    importing.add_argument("--source", metavar="TEXT", help="the list's reference, shown in alerts and `accounts`")
+    importing.add_argument("--tags", metavar="A,B", default="", help="tags added to every account of the list")
+    importing.add_argument("--apply", action="store_true", help="watch the new accounts (default: only show)")
+    importing.add_argument("--json", action="store_true", help="print a JSON array, one object per entry")
+    listing = commands["accounts"]
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.add_argument("--source", metavar="TEXT", help="an import's reference, or config, telegram, import")
+    listing.add_argument("--tag", metavar="T", help="only accounts with this tag")
+    removing = commands["remove"]
+    removing.add_argument("handles", nargs="*", metavar="HANDLE", help="accounts to stop watching")
+    removing.add_argument("--source", metavar="TEXT", help="every account imported with this reference")
+    copying = commands["backup"]
+    copying.add_argument("file", metavar="FILE", help="the copy to write")
+    copying.add_argument("--force", action="store_true", help="replace FILE if it exists")

@@ -23,6 +23,7 @@ BUNDLED_TEMPLATES = Path(__file__).parent / "templates"
 SHORT_EVIDENCE = 16
 SUBJECT_MAX = 150
 HANDLE_MAX = 64  # X handles have at most 15 characters: anything longer is garbage to cut
+LISTED_IN_DIGEST = 40  # characters of an import's reference in a digest line
 _CAPS: tuple[int | None, ...] = (None, 1024, 512, 256, 128, 64, 32, 16)
 _SPECIAL_CODES = {EVERYWHERE, "XY"}
 _ENDS_A_CONDITION = {EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED, EventKind.UNPROTECTED}
@@ -152,6 +153,7 @@ def _alert_view(t: Transition, cap: int | None, public_url: str | None = None) -
         "first_seen": format_utc(t.first_seen_at),
         "confirmed": format_utc(t.confirmed_at),
         "tags": clip(flat(", ".join(t.tags)) or "none", cap),
+        "listed_in": clip(flat(t.listed_in), cap) if t.listed_in else "",  # an import's reference
         "evidence": t.evidence_sha256,
         "evidence_short": t.evidence_sha256[:SHORT_EVIDENCE],
         "history_command": f"presswatch history {handle}",
@@ -166,6 +168,12 @@ def _digest_note(t: Transition) -> str:
         return ""
     prefix = "still withheld in" if t.kind is EventKind.UNWITHHELD else "withheld in"
     return f"({prefix} {places(t.withheld_in, most=6)})"
+
+
+def _notes(t: Transition) -> str:
+    """A digest line's notes: the withheld list, then '(listed in: Court order 2016/1234)', kept short."""
+    listed = f"(listed in: {clip(flat(t.listed_in), LISTED_IN_DIGEST)})" if t.listed_in else ""
+    return " ".join(note for note in (_digest_note(t), listed) if note)
 
 
 def notice_title(kind: NoticeKind | str) -> str:
@@ -228,7 +236,7 @@ class Renderer:
         while count > 1:
             chosen = transitions[:count]
             subject = clip(f"[presswatch] {count} changes: " + ", ".join(f"@{t.handle}" for t in chosen), SUBJECT_MAX)
-            items = [_alert_view(t, 64, self.public_url) | {"note": _digest_note(t)} for t in chosen]
+            items = [_alert_view(t, 64, self.public_url) | {"note": _notes(t)} for t in chosen]
             values = {"items": items, "subject": subject, "linked": any(item["page_url"] for item in items)}
             markup = self.render("digest.tg.j2", values).strip()
             if fits_telegram(markup):

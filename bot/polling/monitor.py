@@ -69,7 +69,8 @@ class Monitor:
         self.health = PollHealth(store, self.outbox, self.guard, poll_interval)
         # The watched accounts as of the last cycle, kept between cycles: reloading 100,000 rows
         # every cycle cost more than the HTTP requests. Rows a batch changed are re-read after it;
-        # any other change to the watchlist moves store.watchlist_version and forces a reload.
+        # any other change to the watchlist, by any process, moves store.watchlist_revision() and
+        # forces a reload.
         # The batch plan and the id -> account map are kept too, until an id or a handle changes.
         self._cache: dict[int, Watched] = {}
         self._cache_version = -1
@@ -77,9 +78,10 @@ class Monitor:
         self._known_ids: dict[str, int] = {}
 
     def _batches(self) -> list[Batch]:
-        if self._cache_version != self.store.watchlist_version:
+        revision = self.store.watchlist_revision()  # moved by any process: an import reaches a running daemon
+        if self._cache_version != revision:
             self._cache = {w.account.pk: w for w in self.store.watched(self.watcher.platform)}
-            self._cache_version = self.store.watchlist_version
+            self._cache_version = revision
             self._plan = None
         if self._plan is None:
             watched = list(self._cache.values())

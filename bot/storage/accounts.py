@@ -47,9 +47,20 @@ class Store:
         self.outbox = outbox
         self.log = TransitionLog(db)
         self.polls = PollLog(db)
-        # Bumped by every change to the watchlist made outside record(): readers that cache
-        # watched accounts (the monitor) reload when it moves.
-        self.watchlist_version = 0
+
+    def watchlist_revision(self) -> int:
+        """A number that moves whenever the watchlist changes, in this process or another (an import, a
+        removal, a Telegram /add, the start-up sync); readers that cache watched accounts reload when it
+        does. Recording polls does not move it. One indexed read of one row: cheap at every cycle.
+        """
+        rows = self._rows("SELECT revision FROM watchlist_revision WHERE id = 1")
+        return int(rows[0]["revision"]) if rows else 0
+
+    @property
+    def watchlist_version(self) -> int:
+        """``watchlist_revision()`` under the name readers of the in-process counter it replaced still use
+        (issue 9's scheduler): they follow other processes' changes too, without an edit."""
+        return self.watchlist_revision()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
@@ -74,7 +85,6 @@ class Store:
         kept_pks = {pk for _, _, pk in kept}
         dropped = [(row["pk"],) for row in rows
                    if row["source"] == "config" and row["watched"] and row["pk"] not in kept_pks]
-        self.watchlist_version += 1
         with self.db.atomic():
             self.db.table("accounts").insert_all(new)
             # Multi-row updates, one statement each: a 100,000-account watchlist is synced at every start.
@@ -86,29 +96,33 @@ class Store:
     def add_account(
         self, handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime
     ) -> Account:
-        """Watch a handle added at run time (Telegram); re-watches it if it was dropped."""
-        self.watchlist_version += 1
+        """Watch a handle added at run time (Telegram); re-watches it if it was dropped.
+
+        An account already watched keeps where it came from (an import keeps its reference); one that
+        was dropped comes back from ``source``.
+        """
         accounts = self.db.table("accounts")
         with self.db.atomic():
-            existing = self.find_account(handle, include_unwatched=True)
+            existing = self.find_watched(handle, include_unwatched=True)
             if existing is None:
                 pk = int(accounts.insert(_account_row(handle, tags, source, owner, now)).last_rowid or 0)
             else:
-                pk = existing.pk
+                account, watched = existing.account, self.find_watched(handle) is not None
+                pk = account.pk
                 accounts.update(pk, {
-                    "watched": 1, "tags": json.dumps(sorted(set(tags) | set(existing.tags))), "source": source,
-                    "owner_telegram_id": existing.owner_telegram_id if owner is None else owner,
+                    "watched": 1, "tags": json.dumps(sorted(set(tags) | set(account.tags))),
+                    "source": account.source if watched else source,
+                    "source_ref": account.reference if watched else None,
+                    "owner_telegram_id": account.owner_telegram_id if owner is None else owner,
                 })
         found = self.account(pk)
         assert found is not None
         return found
 
     def set_owner(self, pk: int, owner: int | None) -> None:
-        self.watchlist_version += 1
         self.db.table("accounts").update(pk, {"owner_telegram_id": owner})
 
     def unwatch(self, pk: int) -> None:
-        self.watchlist_version += 1
         self.db.table("accounts").update(pk, {"watched": 0, "owner_telegram_id": None})
 
     def account(self, pk: int) -> Account | None:

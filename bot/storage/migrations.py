@@ -216,4 +216,33 @@ def m006_public(db: Database) -> None:
     )
 
 
+@migration
+def m007_imports(db: Database) -> None:
+    """Imported accounts' reference and note, and the watchlist revision that tells other processes of changes.
+
+    ``watchlist_revision`` moves in the same transaction as any change to which accounts are watched, or
+    to their listing (tags, handle listed, source, owner), whichever process makes it: triggers bump it,
+    so `presswatch import` and `remove` reach a running daemon without a signal. Recording a poll (state,
+    ids, current handle) does not move it: the monitor refreshes those rows itself.
+    """
+    db.executescript(
+        """
+        ALTER TABLE accounts ADD COLUMN source_ref TEXT;
+        ALTER TABLE accounts ADD COLUMN note TEXT;
+        CREATE TABLE watchlist_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL);
+        INSERT INTO watchlist_revision (id, revision) VALUES (1, 0);
+        CREATE TRIGGER accounts_listed AFTER INSERT ON accounts
+            BEGIN UPDATE watchlist_revision SET revision = revision + 1; END;
+        CREATE TRIGGER accounts_unlisted AFTER DELETE ON accounts
+            BEGIN UPDATE watchlist_revision SET revision = revision + 1; END;
+        CREATE TRIGGER accounts_relisted
+            AFTER UPDATE OF watched, tags, listed_handle, source, source_ref, owner_telegram_id ON accounts
+            WHEN old.watched IS NOT new.watched OR old.tags IS NOT new.tags
+                OR old.listed_handle IS NOT new.listed_handle OR old.source IS NOT new.source
+                OR old.source_ref IS NOT new.source_ref OR old.owner_telegram_id IS NOT new.owner_telegram_id
+            BEGIN UPDATE watchlist_revision SET revision = revision + 1; END;
+        """
+    )
+
+
 SCHEMA = len(NAMES)  # the schema this build brings a database to, and the newest it can use

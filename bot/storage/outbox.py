@@ -58,12 +58,14 @@ class Outbox(SubscriberBook):
 
         A chat or mailbox that several routes lead to (the operator's config, its own /subscribe, an
         owner's subscription) gets one copy: the row goes to the first matching subscriber of that address.
+        An account no longer watched (removed by another process while its poll was on the wire) has its
+        transition recorded, as history, but alerts no one.
         """
         subscribers = self.subscribers(operator=False)
         placeholders = ", ".join("?" * len(transition_ids))
         rows = self._rows(
             "SELECT t.id, t.kind, t.countries, t.account_pk, a.tags FROM transitions t"
-            f" JOIN accounts a ON a.pk = t.account_pk WHERE t.id IN ({placeholders})",
+            f" JOIN accounts a ON a.pk = t.account_pk WHERE t.id IN ({placeholders}) AND a.watched = 1",
             list(transition_ids),
         )
         pairs: list[tuple[int, int]] = []

@@ -107,6 +107,7 @@ def account_from_row(row: dict[str, Any]) -> Account:
         tags=tuple(json.loads(row["tags"])),
         source=row["source"],
         owner_telegram_id=row["owner_telegram_id"],
+        reference=row["source_ref"],
     )
 
 

@@ -84,7 +84,7 @@ class TransitionLog:
 TRANSITION_COLUMNS = (
     "t.id, t.account_pk, t.kind, t.countries, t.withheld_in, t.availability, t.handle, t.previous_handle, t.name,"
     " t.first_seen_at, t.confirmed_at, t.previous_since, t.evidence_sha256,"
-    " a.platform, a.account_id, a.tags, a.private"
+    " a.platform, a.account_id, a.tags, a.private, a.source_ref"
 )
 
 
@@ -107,4 +107,5 @@ def transition_from_row(row: dict[str, Any]) -> Transition:
         previous_since=parse_iso(row["previous_since"]) if row["previous_since"] else None,
         tags=tuple(json.loads(row["tags"])),
         private=bool(row["private"]),
+        listed_in=row["source_ref"],
     )
