@@ -1,5 +1,6 @@
 """Wiring: App builds every long-lived part before anything starts, then runs them on one asyncio loop (the
-poll schedule, the outbox dispatcher, the Telegram bot); ``stop`` closes what ``start`` started, in reverse.
+deadline runner's polls, the periodic stale check, the outbox dispatcher, the Telegram bot); ``stop`` closes
+what ``start`` started, in reverse.
 """
 
 from __future__ import annotations
@@ -12,31 +13,42 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import datetime
 from functools import partial
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot import clock as wall
 from bot.chatbot.connection import start_application, stop_application
 from bot.chatbot.ownership import x_lookup
-from bot.config.model import Config, format_duration
+from bot.config.model import Config
 from bot.daemon import registry
-from bot.daemon.parts import build_chatbot, subscriber_specs, telegram_pacer
+from bot.daemon.parts import (
+    build_chatbot,
+    config_warnings,
+    own_intervals,
+    plan_settings,
+    scheduling,
+    subscriber_specs,
+    telegram_pacer,
+)
 from bot.daemon.supervise import supervise
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.pacing import RetryPolicy
 from bot.delivery.render import Renderer
 from bot.models import Message, NoticeKind
+from bot.polling.budget import describe, make_plan
 from bot.polling.monitor import CycleReport, Monitor
-from bot.polling.scheduler import PollSchedule
+from bot.polling.runner import Runner
+from bot.polling.scheduler import Periodic
 from bot.ratelimit import SlidingWindow
 from bot.storage.accounts import Store, open_db
 from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error
 from bot.storage.outbox import Outbox, OutboxItem
-from bot.text import iso
+from bot.text import iso, short_duration
 
 log = logging.getLogger("presswatch.app")
 T = TypeVar("T")
 STOP_WAIT = 10.0  # seconds the dispatcher may take to finish what it is sending when the daemon stops
+STALE_CHECK_MAX = 60.0  # seconds between two stale-poll checks, at most (the shared period, when shorter)
 
 __all__ = ["App", "subscriber_specs"]
 
@@ -72,9 +84,8 @@ class App:
         self.on_cycle = on_cycle
         self.cycles = 0
         self.last_report: CycleReport | None = None
-        self._cycle_done = asyncio.Condition()
+        self._cycle_done = asyncio.Event()
         self._stop = asyncio.Event()
-        self._current: asyncio.Task[Any] | None = None
         self._stack = AsyncExitStack()  # what start started, closed in reverse order by stop
         self.db = open_db(config.database)
         try:
@@ -104,16 +115,15 @@ class App:
             retry=RetryPolicy(delivery.retry_initial, delivery.retry_max, delivery.give_up_after),
             pacer=self.pacer, on_delivered=on_delivered, guard=self.guard,
         )
+        rule = scheduling(config)
         self.monitor = Monitor(
             self.store, self.outbox, self.watcher, self.limiter, confirmations=config.detection.confirmations,
-            poll_interval=config.x.poll_interval, clock=self.clock,
-            max_rate_wait=max(config.x.rate_limit.per, config.x.poll_interval),
+            poll_interval=rule.interval or rule.floor, clock=self.clock,
+            max_rate_wait=max(config.x.rate_limit.per, rule.interval or rule.floor),
             on_recorded=lambda _ids: self.dispatcher.wake(), guard=self.guard,
         )
-        self.schedule = PollSchedule(
-            self._cycle, interval=config.x.poll_interval, jitter=config.x.jitter_seconds, clock=self.clock,
-            extra=((self._check_stale, config.x.poll_interval),),
-        )
+        self.runner = Runner(self.monitor, rule, monotonic=wall.monotonic, clock=self.clock, on_round=self._round)
+        self.periodic: Periodic | None = None  # the stale check, every period: known once the watchlist is
 
     def sync(self) -> None:
         """Make the store's config-sourced watchlist and subscribers match the config."""
@@ -123,6 +133,24 @@ class App:
         self.outbox.sync_config(subscriber_specs(self.config), now)
         log.info("watchlist: %d accounts from the config (%d new, %d dropped)",
                  len(self.config.watchlist), added, dropped)
+        self.runner.set_own(self._own_periods())
+
+    def _own_periods(self) -> dict[int, float]:
+        """The store keys of the watchlist entries with their own poll_interval (renames keep the key)."""
+        own = {}
+        for entry in self.config.watchlist:
+            account = self.store.find_account(entry.handle) if entry.poll_interval else None
+            if account is not None and entry.poll_interval:
+                own[account.pk] = entry.poll_interval
+        return own
+
+    def _log_plan(self) -> None:
+        """The plan for what is watched now, once at start, with its warnings."""
+        settings, own = plan_settings(self.config), own_intervals(self.config)
+        plan = make_plan(settings, max(0, len(self.monitor.reader.accounts()) - len(own)), own)
+        log.info("plan: %s", describe(plan, settings))
+        for warning in (*plan.warnings, *config_warnings(self.config)):
+            log.warning("plan: %s", warning)
 
     async def _sync_when_writable(self, stop: asyncio.Event) -> bool:
         """``sync``, waiting out a database that refuses writes at start-up; False when stopped first."""
@@ -156,10 +184,17 @@ class App:
             supervise("dispatcher", lambda: self.dispatcher.run(self._stop), self._stop, on_restart=self._restarted),
             name="dispatcher")
         self._on_stop("the dispatcher", partial(self._finish, dispatcher))
-        self._on_stop("the poll cycle", self._stop_cycle)
-        self.schedule.start()
-        self._on_stop("the schedule", self._stop_schedule)
-        log.info("presswatch running: polling every %s", format_duration(self.config.x.poll_interval))
+        self.runner.sync(wall.monotonic())  # the shared period, for the plan and the stale check
+        self._log_plan()
+        polls = asyncio.create_task(
+            supervise("poll runner", lambda: self.runner.run(self._stop), self._stop, on_restart=self._restarted),
+            name="polls")
+        self._on_stop("the polls", partial(self._cancel, polls))
+        self.periodic = Periodic(((self._check_stale, min(STALE_CHECK_MAX, self.runner.period)),), clock=self.clock)
+        self.periodic.start()
+        self._on_stop("the stale check", self._stop_periodic)
+        log.info("presswatch running: %d accounts, polled by deadline (shared period %s)",
+                 len(self.monitor.reader.accounts()), short_duration(self.runner.period))
 
     async def _enter(self, name: str, part: AbstractAsyncContextManager[T]) -> T:
         """Enter ``part`` on the stack: stop exits it after everything entered later."""
@@ -200,28 +235,21 @@ class App:
             f"From {iso(since)} to {iso(until)}: {cause}. presswatch kept every queued alert and "
             "retried; polls of that time were not recorded (the accounts were read again after).", until)
 
-    async def _cycle(self, now: datetime) -> CycleReport | None:
-        if self._stop.is_set():
-            return None
-        self._current = asyncio.current_task()
-        try:
-            report = await self.monitor.run_cycle(now)
-        finally:
-            self._current = None
+    def _round(self, report: CycleReport) -> None:
+        """A round of the runner ended: deliver what it recorded, count it for those who wait on rounds."""
         self.dispatcher.wake()
         self.last_report = report
         if self.on_cycle:
             self.on_cycle(report)
-        async with self._cycle_done:
-            self.cycles += 1
-            self._cycle_done.notify_all()
-        return report
+        self.cycles += 1
+        done, self._cycle_done = self._cycle_done, asyncio.Event()
+        done.set()  # wakes every wait_cycles, which looks at the count again
 
     async def wait_cycles(self, count: int, timeout: float) -> bool:
         """Wait until ``count`` cycles have finished in total; False on timeout."""
         async def reached() -> None:
-            async with self._cycle_done:
-                await self._cycle_done.wait_for(lambda: self.cycles >= count)
+            while self.cycles < count:
+                await self._cycle_done.wait()
 
         try:
             await asyncio.wait_for(reached(), timeout)
@@ -251,17 +279,16 @@ class App:
             except Exception:
                 log.exception("closing the database failed")
 
-    async def _stop_schedule(self) -> None:
-        self.schedule.shutdown()
+    async def _stop_periodic(self) -> None:
+        if self.periodic is not None:
+            self.periodic.shutdown()
 
-    async def _stop_cycle(self) -> None:
-        if self._current is not None:
-            # Each batch is recorded atomically, so a cycle cut short loses nothing: the next run re-polls.
-            self._current.cancel()
-            try:
-                await self._current
-            except (asyncio.CancelledError, Exception):
-                pass
+    @staticmethod
+    async def _cancel(task: asyncio.Task[None]) -> None:
+        """End the polls: each batch is recorded whole or not at all, so a cut loses nothing (read again)."""
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
     @staticmethod
     async def _finish(task: asyncio.Task[None]) -> None:

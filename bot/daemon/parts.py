@@ -1,5 +1,6 @@
-"""The daemon's parts that come from the config alone: subscriber rows, the Telegram pacer, and the chat bot
-(the PTB Application with the Shell's handlers installed, and its core)."""
+"""The daemon's parts that come from the config alone: subscriber rows, the Telegram pacer, the scheduling
+settings (the budget and periods the poll plan and runner take), and the chat bot (the PTB Application with
+the Shell's handlers installed, and its core)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from bot.chatbot.shell import Shell
 from bot.config.model import Config
 from bot.daemon import registry
 from bot.delivery.pacing import TelegramPacer
+from bot.polling.budget import Budget, OwnInterval, Settings
+from bot.polling.runner import Scheduling
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
@@ -34,6 +37,32 @@ def subscriber_specs(config: Config) -> list[SubscriberSpec]:
             key=f"operator:{channel}:{address}", name=op.name or f"operator {address}", channel=channel,
             address=address or "", operator=True))
     return specs
+
+
+def scheduling(config: Config) -> Scheduling:
+    """The runner's settings: X's budget less the reserve, the shared interval (None: auto), rechecks."""
+    x = config.x
+    budget = Budget(x.rate_limit.requests, x.rate_limit.per, x.reserve)
+    return Scheduling(budget, x.interval, x.min_poll_interval, config.detection.recheck_after)
+
+
+def plan_settings(config: Config) -> Settings:
+    """What `presswatch plan` (and the daemon's plan at start) is computed from."""
+    s = scheduling(config)
+    return Settings(s.budget, s.interval, s.floor, config.detection.confirmations, s.recheck_after)
+
+
+def own_intervals(config: Config) -> list[OwnInterval]:
+    """The watchlist entries with their own poll_interval, with the config path a warning names."""
+    return [OwnInterval(f"watchlist.{index}.poll_interval", entry.handle, entry.poll_interval)
+            for index, entry in enumerate(config.watchlist) if entry.poll_interval is not None]
+
+
+def config_warnings(config: Config) -> list[str]:
+    """Settings that are valid but do nothing or surprise (warnings, not errors)."""
+    if config.x.jitter is None:
+        return []
+    return ["x.jitter: no longer used: requests are spaced evenly by the budget (deadline scheduling); remove it"]
 
 
 def telegram_pacer(config: Config) -> TelegramPacer:
