@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.cli.signals import StartupShield, StopSignals
+from bot.cli.signals import HangUps, StartupShield, StopSignals
 
 _SHIELD = StartupShield()
 _SHIELD.hold()  # released once this module has loaded: a stop asked meanwhile then exits 0, no traceback
@@ -68,8 +68,9 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """The daemon, alone on its database: refused (2) while another `run` holds the database's lock."""
-    signals = StopSignals()
+    signals, hangups = StopSignals(), HangUps()
     signals.install()
+    hangups.install()
     from bot.cli.preflight import Refused, check_database, refused, take_lock
     from bot.storage.database import DatabaseError
 
@@ -81,7 +82,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         check_database(path, config, write=True)
         take_lock(path, config)  # held until the process ends, however it ends: the OS releases it
-        _serve(config, signals)
+        _serve(config, path, signals, hangups)
     except Refused as exc:
         return _refuse(err, exc)
     except DatabaseError as exc:  # open_db's own refusal, should the file have changed since the check
@@ -89,18 +90,25 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
-def _serve(config: Config, signals: StopSignals) -> None:
-    """Run the daemon until the first stop signal (see StopSignals for the second)."""
+def _serve(config: Config, path: Path, signals: StopSignals, hangups: HangUps) -> None:
+    """Run the daemon until the first stop signal (see StopSignals for the second), reading ``path`` again on
+    SIGHUP and when it changes (see bot.daemon.reload)."""
     from bot.daemon.app import App
+    from bot.daemon.reload import Reloader, run_with_reload
 
     async def daemon() -> None:
         stop = asyncio.Event()
-        signals.attach(asyncio.get_running_loop(), stop)
-        await App(config).run_until_stopped(stop)
+        loop = asyncio.get_running_loop()
+        signals.attach(loop, stop)
+        app = App(config)
+        reloader = Reloader(app, path)
+        hangups.attach(loop, reloader.request)
+        await run_with_reload(app, reloader, stop)
 
     try:
         asyncio.run(daemon())
     finally:
+        hangups.detach()
         signals.detach()
 
 
