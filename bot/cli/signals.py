@@ -23,6 +23,7 @@ STOP = (signal.SIGINT, signal.SIGTERM)
 
 class StartupShield:
     """Holds SIGINT and SIGTERM while the CLI's modules import; a stop asked meanwhile exits 0 afterwards.
+    SIGHUP is ignored meanwhile (by default it would end the process; `run` has not read its config yet).
 
     Recording instead of raising lets the imports finish (a KeyboardInterrupt in the middle of one is a
     traceback from deep inside a library). Only a program that left the signals at Python's defaults
@@ -40,6 +41,8 @@ class StartupShield:
             return
         for sig in STOP:
             self._previous[sig] = signal.signal(sig, self._record)
+        if hasattr(signal, "SIGHUP"):  # a reload asked before the config is even read: nothing to do
+            self._previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     def _record(self, signum: int, frame: FrameType | None) -> None:
         self.received = signum
