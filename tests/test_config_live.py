@@ -27,8 +27,8 @@ def test_a_valid_version_is_the_config_load_config_gives_with_the_digest_of_its_
 
 
 def test_an_invalid_version_has_every_problem_with_its_line_and_no_config(tmp_path: Path) -> None:
-    text = BASE + "detection:\n  confirmations: 0\nsubscribers:\n  - name: Desk\n    email: desk@rights.test  # no email section to send it\n" \
-                  "    countries: [TR, Narnia]\n"
+    text = BASE + ("detection:\n  confirmations: 0\nsubscribers:\n  - name: Desk\n"
+                   "    email: desk@rights.test  # no email section to send it\n    countries: [TR, Narnia]\n")
     version = read_version(write(tmp_path, text), ENV)
     assert version.config is None
     assert [(p.path, p.line) for p in version.problems] == [

@@ -9,8 +9,8 @@ some container mounts. A change is read once the file has stood still for one lo
 half-written is not reported as a broken config: a good save is applied within about 2 * POLL seconds.
 
 A version refused (invalid, or changing a key that needs a restart) is logged, each problem one line
-`path: message (line N)`; the operators are told once per version (its bytes' digest), and once when a good
-version is back.
+`path: message (line N)`; the operators are told once per version (its bytes' digest) while no good one
+came since, and once when a good version is back.
 """
 
 from __future__ import annotations
@@ -122,26 +122,25 @@ class Reloader:
             self.app._log_plan()
         if self._broken:
             self._broken = False
+            self._told.clear()  # a refused version saved again later is news again
             self.app.outbox.notify_operators(
                 NoticeKind.RECOVERED, f"{self.path.name} is valid again and in use",
-                f"{self.path} was read {why} and is in use; earlier edits that were refused are forgotten.",
-                self.app.clock())
+                f"{self.path} was read {why}: presswatch uses it from now on.", self.app.clock())
             self.app.dispatcher.wake()
         return None
 
     def _refuse(self, version: Version, problems: list[Problem], why: str) -> None:
         """Log every problem; tell the operators once per version."""
         kept = f"presswatch goes on with the version applied at {iso(self.applied_at)}"
-        log.warning("%s: read %s: not applied (%d problem%s); %s", self.path, why, len(problems),
-                    "" if len(problems) == 1 else "s", kept)
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        log.warning("%s: read %s: not applied (%s); %s", self.path, why, count, kept)
         for problem in problems:
             log.warning("%s", problem)
         if version.digest in self._told:
             return
         lines = "\n".join(f"- {problem}" for problem in problems)
         self.app.outbox.notify_operators(
-            NoticeKind.CONFIG_NOT_APPLIED,
-            f"{self.path.name}: {len(problems)} problem{'' if len(problems) == 1 else 's'}; the running version is kept",
+            NoticeKind.CONFIG_NOT_APPLIED, f"{self.path.name}: {count}; the running version is kept",
             f"{self.path}, read {why}:\n{lines}\nNothing of this version was applied: {kept}.",
             self.app.clock())
         self._told.add(version.digest)
