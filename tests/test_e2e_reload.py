@@ -169,3 +169,45 @@ def test_edits_of_a_running_daemon_apply_or_are_refused_without_a_restart(
     assert not os.path.exists(tmp_path / "elsewhere.db")
     output = daemon.output()
     assert "Traceback" not in output and "sandbox-token" not in output
+
+
+def test_a_write_in_place_a_deleted_file_and_its_return_interval_and_templates(
+        x_sandbox: XSandbox, mail_sink: MailSink, tmp_path: Path) -> None:
+    x = x_sandbox
+    x.add_account("alpha")
+    config = write_config(tmp_path, x_url=x.base_url, smtp_port=mail_sink.port, watchlist=[{"handle": "alpha"}],
+                          subscribers=[{"name": "Desk", "email": DESK}], operators=[{"email": OPS}])
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "alert.txt.j2").write_text("Reloaded template: {{ subject }}\n")
+    with Daemon(config) as daemon:
+        wait_until(lambda: baselined(config) == {"alpha"}, what="the first baseline")
+        # Written in place (no rename): the templates and a longer shared interval, from the next alert.
+        data = yaml.safe_load(config.read_text())
+        data["x"]["poll_interval"] = 0.6
+        data["templates"] = "tpl"
+        original = config.read_text()
+        with config.open("w") as file:
+            file.write(yaml.safe_dump(data, sort_keys=False))
+        applied(daemon, 1)
+        assert "shared period 600ms (as configured)" in daemon.output()
+        x.set_withheld("alpha", ["TR"])
+        assert mail_sink.wait_for(1, WAIT)
+        [alert] = [m for m in mail_sink.messages if m["To"] == DESK]
+        assert alert.get_body(("plain",)).get_content().startswith("Reloaded template: [presswatch] @alpha withheld")
+
+        # Deleted: refused (the daemon goes on), the operators told once; back as it was: told it is good.
+        config.unlink()
+        wait_until(lambda: f"(file): file not found: {config}" in daemon.output(), what="the missing file logged")
+        wait_until(lambda: len(mail_to(mail_sink, OPS)) == 1, what="the operators told")
+        config.write_text(original)  # the first version: valid, and applied again (the interval back to 300ms)
+        applied(daemon, 2)
+        wait_until(lambda: len(mail_to(mail_sink, OPS)) == 2, what="the operators told it is good again")
+        x.set_withheld("alpha", [])
+        assert mail_sink.wait_for(4, WAIT)
+        assert daemon.stop() == 0
+    subjects = mail_to(mail_sink, OPS)
+    assert subjects[0].startswith("[presswatch health] An edit of the config file was not applied: config.yaml: 1 ")
+    assert subjects[1].startswith("[presswatch health] Recovered: config.yaml is valid again")
+    [_, back] = [m for m in mail_sink.messages if m["To"] == DESK]
+    assert not back.get_body(("plain",)).get_content().startswith("Reloaded template")  # the bundled one again
+    assert "Traceback" not in daemon.output()
