@@ -363,7 +363,10 @@ def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
 def test_the_example_config_validates() -> None:
     config = load_config(ROOT / "config.example.yaml", ENV)
     assert config.database == ROOT / "presswatch.db"
-    assert [entry.handle for entry in config.watchlist] == ["MahirZeynalov"]
+    assert [(entry.handle, entry.poll_interval) for entry in config.watchlist] == [
+        ("MahirZeynalov", None), ("NamedInCourt", 60.0)]
+    assert (config.x.interval, config.x.min_poll_interval, config.x.reserve, config.x.jitter) == (None, 60.0, 0.1, None)
+    assert config.detection.recheck_after == 15.0
     desk, channel = config.subscribers
     assert (desk.email, desk.countries, desk.events) == ("desk@example.org", ["TR", "IN"], ["restricted", "restored"])
     assert channel.telegram_chat == -1001234567890

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 
@@ -199,7 +200,7 @@ def test_an_own_period_rides_in_shared_requests_and_holds() -> None:
     deadlines.put(999, group="ids", period=1.0, now=T)  # a journalist named in a fresh court order
     picks = simulate(deadlines, 60)
     reads = [pick.sent_at for pick in picks if 999 in pick.keys]
-    gaps = [b - a for a, b in zip(reads, reads[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(reads)]
     assert max(gaps) <= 1.0 + PACE.regular_gap  # at its period (a request or so late at most), every time
     assert all(len(pick.keys) == 100 for pick in picks)  # riding: no request of its own
     assert len(picks) <= 60 * 1.8 + 1  # the regular share of the budget, no more
@@ -210,7 +211,7 @@ def test_requests_are_spaced_evenly_and_never_exceed_the_budget_with_rechecks() 
     changes = {key: T + 1 + (key % 97) * 0.4 for key in range(0, 3000, 7)}  # 429 changes over 40 s
     picks = simulate(deadlines, 60, rechecks=changes)
     sent = [pick.sent_at for pick in picks]
-    assert min(b - a for a, b in zip(sent, sent[1:], strict=False)) >= PACE.full_gap - 1e-9
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= PACE.full_gap - 1e-9
     for pick, before in zip(picks[1:], sent, strict=False):
         if not pick.rechecks:  # regular polls alone stay within the budget less the reserve
             assert pick.sent_at - before >= PACE.regular_gap - 1e-9
@@ -235,7 +236,7 @@ def test_every_account_is_read_at_its_period_at_capacity() -> None:
     for pick in picks:
         for key in pick.keys:
             reads[key].append(pick.sent_at)
-    worst = max(b - a for times in reads.values() for a, b in zip(times, times[1:], strict=False))
+    worst = max(b - a for times in reads.values() for a, b in itertools.pairwise(times))
     assert worst <= 3000 / 180 + PACE.regular_gap + 1e-6
 
 

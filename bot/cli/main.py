@@ -1,4 +1,4 @@
-"""The `presswatch` command: validate, check, run, history, demo; import, accounts, remove, backup (ops)."""
+"""The `presswatch` command: validate, plan, check, run, history, demo; import, accounts, remove, backup (ops)."""
 # ruff: noqa: E402  (the imports below load while a Ctrl-C or SIGTERM is held, see _SHIELD)
 
 from __future__ import annotations
@@ -56,13 +56,45 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
     if config is None:
         return EXIT_INVALID
     from bot.cli.preflight import Refused, check_database
+    from bot.storage.database import DatabaseError
+    from bot.tools.plan import added_on_telegram, config_plan
 
     try:
         check_database(path, config, write=True)
+        found = config_plan(config, added_on_telegram(config.database, [e.handle for e in config.watchlist]))
     except Refused as exc:
         return _refuse(err, exc)
+    except DatabaseError:
+        found = config_plan(config)  # check_database read it a moment ago; the plan is the config's alone
     out.print(f"{path}: valid ({len(config.watchlist)} watched accounts, {len(config.subscribers)} subscribers,"
               f" {len(config.operators)} operators)", markup=False, highlight=False)
+    for warning in found.warnings:  # valid all the same: warnings are not errors
+        err.out(one_line_safe(f"warning: {warning}"), highlight=False)
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """What the budget allows for the config; sends nothing to X, reads the database only to count accounts."""
+    from bot.cli.preflight import Refused, check_database, refused
+    from bot.storage.database import DatabaseError
+    from bot.tools.plan import added_on_telegram, config_plan, plan_json, plan_lines
+
+    path = config_path(args)
+    config = load_or_report(path, err)
+    if config is None:
+        return EXIT_INVALID
+    try:
+        check_database(path, config, write=False)
+        found = config_plan(config, added_on_telegram(config.database, [e.handle for e in config.watchlist]))
+    except Refused as exc:
+        return _refuse(err, exc)
+    except DatabaseError as exc:
+        return _refuse(err, refused(path, exc))
+    if args.json:
+        print(json.dumps(plan_json(found), ensure_ascii=False, indent=2))
+    else:
+        for line in plan_lines(found):
+            out.out(one_line_safe(line), highlight=False)
     return EXIT_OK
 
 
@@ -206,8 +238,8 @@ def _table(out: Console, title: str, rows: list[dict[str, Any]], columns: list[s
     out.print(table)
 
 
-COMMANDS = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run, "history": cmd_history, "demo": cmd_demo,
-            **ops.COMMANDS}  # import, accounts, remove, backup
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "check": cmd_check, "run": cmd_run, "history": cmd_history,
+            "demo": cmd_demo, **ops.COMMANDS}  # import, accounts, remove, backup
 
 
 _SHIELD.release()
