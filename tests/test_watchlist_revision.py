@@ -71,6 +71,7 @@ def test_a_change_by_another_connection_moves_the_revision_and_recording_a_poll_
     moved = store.watchlist_revision()
     other.unwatch(bob.pk)
     assert store.watchlist_revision() > moved
+    assert store.watchlist_version == store.watchlist_revision()  # the name the scheduler of issue 9 reads
 
 
 async def test_the_monitor_polls_accounts_another_process_adds_from_its_next_cycle_with_a_baseline(

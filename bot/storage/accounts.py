@@ -56,6 +56,12 @@ class Store:
         rows = self._rows("SELECT revision FROM watchlist_revision WHERE id = 1")
         return int(rows[0]["revision"]) if rows else 0
 
+    @property
+    def watchlist_version(self) -> int:
+        """``watchlist_revision()`` under the name readers of the in-process counter it replaced still use
+        (issue 9's scheduler): they follow other processes' changes too, without an edit."""
+        return self.watchlist_revision()
+
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
 

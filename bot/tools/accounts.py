@@ -94,7 +94,7 @@ def remove_handles(config: Config, config_file: Path, handles: Sequence[str]) ->
         targets: dict[int, Account] = {}
         for handle in handles:
             account = watched.get(handle.casefold())
-            if (account is None and handle.casefold() in in_config) or (account and account.source == "config"):
+            if _is_configs(handle, account, in_config):
                 result.in_config.append(_config_refusal(handle, account, config_file, in_config))
             elif account is None:
                 result.missing.append(f"@{handle} is not watched")
@@ -122,6 +122,13 @@ def remove_reference(config: Config, reference: str) -> tuple[Removal, list[str]
         return Removal(removed=_unwatch(db, accounts)), []
     finally:
         db.close()
+
+
+def _is_configs(handle: str, account: Account | None, in_config: dict[str, int | None]) -> bool:
+    """The config's to remove: recorded from it, or listed in the file now (under either of its handles),
+    even if it came from an import or Telegram (the daemon's next start makes it the config's anyway)."""
+    names = {handle.casefold()} | ({account.handle.casefold()} if account else set())
+    return bool(names & in_config.keys()) or (account is not None and account.source == "config")
 
 
 def _open_existing(config: Config) -> Database | None:
