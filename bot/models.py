@@ -198,6 +198,7 @@ class NoticeKind(StrEnum):
     CONFIG_REFUSED = "config_refused"  # a service refused our own configuration (bot token, SMTP login, From)
     TASK_RESTARTED = "task_restarted"  # a long-lived task died and was started again
     STORAGE = "storage"  # the database refused writes for a while (locked, disk full)
+    CONFIG_NOT_APPLIED = "config_not_applied"  # an edit of the config file was invalid, or needs a restart
 
 
 @dataclass(frozen=True, slots=True)

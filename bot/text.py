@@ -30,6 +30,12 @@ def iso(moment: datetime) -> str:
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_ms(moment: datetime) -> str:
+    """ISO 8601 UTC with a Z, to the millisecond: '2021-02-01T14:05:00.123Z' (`history --json`)."""
+    moment = utc(moment)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def parse_iso(text: str) -> datetime:
     """An ISO 8601 time as stored or printed ('...Z' or '+00:00') -> an aware UTC datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
@@ -54,6 +60,22 @@ def humanize_duration(seconds: float) -> str:
     first = next(index for index, (_, count) in enumerate(units) if count)
     shown = [(unit, count) for unit, count in units[first : first + 2] if count]
     return " ".join(f"{count} {unit}{'' if count == 1 else 's'}" for unit, count in shown)
+
+
+def short_duration(seconds: float) -> str:
+    """A duration as the config writes them, to the precision a message needs: 250ms, 3.3s, 45s, 16m40s, 2h5m."""
+    if seconds < 1:
+        return f"{max(1, round(seconds * 1000))}ms"
+    if seconds < 10:
+        return f"{seconds:.1f}".rstrip("0").rstrip(".") + "s"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
 
 
 def clip(text: str, cap: int | None) -> str:

@@ -29,7 +29,7 @@ def write_config(
     smtp_port: int | None = None,
     subscribers: list[dict[str, Any]] = (),  # type: ignore[assignment]
     operators: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    poll_interval: float = 0.3,
+    poll_interval: float | str = 0.3,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """config.yaml for the sandboxes in compressed time; ``extra`` merges into (or adds) top-level sections."""

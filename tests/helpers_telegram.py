@@ -8,7 +8,7 @@ from typing import Any
 from bot import clock as wall
 from bot.config.model import load_config
 from bot.daemon.app import App
-from bot.sandbox.configs import sandbox_config
+from bot.sandbox.configs import FAST_X, sandbox_config
 from bot.sandbox.configs import write_config as sandbox_write
 from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
@@ -48,7 +48,7 @@ def write_config(tmp_path: Path, x: XSandbox, tg: TelegramSandbox, *, mode: str 
     """config.yaml for the sandboxes, commands on; ``sections`` are top-level keys (subscribers, operators...)."""
     return sandbox_write(tmp_path, sandbox_config(
         x_url=x.base_url, watchlist=[{"handle": "ConfigDesk", "tags": ["media"]}], tg_url=tg.base_url,
-        smtp_port=smtp_port, poll_interval=poll, detection={"confirmations": 1},
+        smtp_port=smtp_port, poll_interval=poll, x=FAST_X, detection={"confirmations": 1},
         telegram={"admins": [ADMIN], "self_service": mode,
                   "rate_limit": {"per_chat_per_second": 100, "group_per_minute": 6000}},
         **sections))

@@ -106,19 +106,28 @@ BAD = [
     ),
 ]
 X_BAD = [
-    ("poll_interval: 10x", "x.poll_interval", "'10x' is not a duration (use 30s, 10m, 1h or seconds)"),
+    ("poll_interval: 10x", "x.poll_interval", "'10x' is not a duration (use auto, 30s, 10m, 1h or seconds)"),
+    ("poll_interval: Auto", "x.poll_interval", "'Auto' is not a duration (use auto, 30s"),
+    ("min_poll_interval: 1ms", "x.min_poll_interval", "1ms is too short: at least 100ms"),
+    ("min_poll_interval: auto", "x.min_poll_interval", "'auto' is not a duration (use 30s"),
+    ("reserve: 60%", "x.reserve", "'60%' is too much: at most 50% (the regular polls need the rest)"),
+    ("reserve: 10", "x.reserve", "expected a percentage like 10%, found 10 (write 10%)"),
+    ("reserve: 0.1", "x.reserve", "expected a percentage like 10%, found 0.1 (write 0.1%)"),
+    ("reserve: ten", "x.reserve", "expected a percentage like 10%, found 'ten'"),
+    ("reserve: -5%", "x.reserve", "expected a percentage like 10%, found '-5%'"),
     ("poll_interval: 0", "x.poll_interval", "above zero"),
     ("api_base_url: ftp://x.example", "x.api_base_url", "is not an http:// or https:// URL"),
     ("rate_limit: {requests: 0, per: 15m}", "x.rate_limit.requests", "greater than 0"),
     ("rate_limit: {requests: 5}", "x.rate_limit.per", "required key is missing"),
-    ("polling: 10m", "x.polling", "known keys: bearer_token, api_base_url, poll_interval, jitter"),
+    ("polling: 10m", "x.polling",
+     "known keys: bearer_token, api_base_url, poll_interval, min_poll_interval, reserve, jitter, timeout"),
     ("poll_interval: 1ms", "x.poll_interval", "1ms is too short: at least 100ms"),
     ("poll_interval: 2d", "x.poll_interval", "2d is too long: at most 1d"),
     ("poll_interval: 10:00", "x.poll_interval", "'10:00' is not a duration"),
     ("poll_interval: 99999999999d", "x.poll_interval", "longer than 100 years"),
     ("timeout: 1ms", "x.timeout", "1ms is too short: at least 100ms"),
     ("timeout: 1h", "x.timeout", "1h is too long: at most 5m"),
-    ("jitter: 6m", "x.jitter", "6m is too long: at most 5m, half of poll_interval (10m)"),
+    ("jitter: 6m\n  poll_interval: 10m", "x.jitter", "6m is too long: at most 5m, half of poll_interval (10m)"),
     ("rate_limit: {requests: true, per: 15m}", "x.rate_limit.requests", "expected a whole number, found true"),
     ("rate_limit: {requests: 1.5, per: 15m}", "x.rate_limit.requests", "expected a whole number, found 1.5"),
     ("rate_limit: {requests: 300, per: 1ms}", "x.rate_limit.per", "1ms is too short: at least 1s"),
@@ -354,7 +363,10 @@ def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
 def test_the_example_config_validates() -> None:
     config = load_config(ROOT / "config.example.yaml", ENV)
     assert config.database == ROOT / "presswatch.db"
-    assert [entry.handle for entry in config.watchlist] == ["MahirZeynalov"]
+    assert [(entry.handle, entry.poll_interval) for entry in config.watchlist] == [
+        ("MahirZeynalov", None), ("NamedInCourt", 60.0)]
+    assert (config.x.interval, config.x.min_poll_interval, config.x.reserve, config.x.jitter) == (None, 60.0, 0.1, None)
+    assert config.detection.recheck_after == 15.0
     desk, channel = config.subscribers
     assert (desk.email, desk.countries, desk.events) == ("desk@example.org", ["TR", "IN"], ["restricted", "restored"])
     assert channel.telegram_chat == -1001234567890
@@ -455,10 +467,12 @@ def test_durations_format_back(seconds: float, text: str) -> None:
 
 def test_defaults_fill_every_optional_section(tmp_path: Path) -> None:
     config = load(tmp_path, BASE)
-    assert (config.x.poll_interval, config.x.timeout, config.x.jitter_seconds) == (600.0, 30.0, 30.0)
+    assert (config.x.poll_interval, config.x.interval, config.x.min_poll_interval) == ("auto", None, 60.0)
+    assert (config.x.reserve, config.x.jitter, config.x.timeout) == (0.1, None, 30.0)
     assert (config.x.rate_limit.requests, config.x.rate_limit.per) == (300, 900.0)
     assert config.x.api_base_url == "https://api.x.com"
-    assert config.detection.confirmations == 2
+    assert (config.detection.confirmations, config.detection.recheck_after) == (2, 15.0)
+    assert config.watchlist[0].poll_interval is None
     assert (config.telegram, config.email, config.templates) == (None, None, None)
     assert (config.subscribers, config.operators) == ([], [])
     assert (config.delivery.retry_initial, config.delivery.retry_max, config.delivery.give_up_after) == (
@@ -468,11 +482,37 @@ def test_defaults_fill_every_optional_section(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("x", "jitter"), [("poll_interval: 60", 6.0), ("jitter: 2s", 2.0), ("poll_interval: 1h", 30.0)]
-)
-def test_jitter_defaults_to_a_tenth_of_the_interval_capped_at_30s(tmp_path: Path, x: str, jitter: float) -> None:
-    assert load(tmp_path, BASE.replace("x:\n", f"x:\n  {x}\n")).x.jitter_seconds == jitter
+@pytest.mark.parametrize(("x", "interval", "reserve"), [
+    ("poll_interval: auto", None, 0.1),
+    ("poll_interval: 10m", 600.0, 0.1),
+    ("poll_interval: '90'", 90.0, 0.1),
+    ("reserve: 0%", None, 0.0),
+    ("reserve: 12.5%", None, 0.125),
+    ("reserve: ' 50 % '", None, 0.5),
+])
+def test_poll_interval_is_auto_or_a_duration_and_the_reserve_a_percentage(
+        tmp_path: Path, x: str, interval: float | None, reserve: float) -> None:
+    config = load(tmp_path, BASE.replace("x:\n", f"x:\n  {x}\n"))
+    assert (config.x.interval, config.x.reserve) == (interval, reserve)
+
+
+def test_an_account_may_have_its_own_interval_and_rechecks_their_delay(tmp_path: Path) -> None:
+    text = BASE + "  - handle: named_in_order\n    poll_interval: 1m\ndetection:\n  recheck_after: 5s\n"
+    config = load(tmp_path, text)
+    assert [entry.poll_interval for entry in config.watchlist] == [None, 60.0]
+    assert config.detection.recheck_after == 5.0
+
+
+@pytest.mark.parametrize(("text", "path", "message"), [
+    (BASE + "    poll_interval: 1ms\n", "watchlist.0.poll_interval", "1ms is too short: at least 100ms"),
+    (BASE + "    poll_interval: auto\n", "watchlist.0.poll_interval", "'auto' is not a duration"),
+    (BASE + "    poll_interval: 2d\n", "watchlist.0.poll_interval", "2d is too long: at most 1d"),
+    (BASE + "detection:\n  recheck_after: 0\n", "detection.recheck_after", "above zero"),
+    (BASE + "detection:\n  recheck_after: 50ms\n", "detection.recheck_after", "50ms is too short: at least 100ms"),
+])
+def test_bad_own_intervals_and_recheck_delays_are_named(tmp_path: Path, text: str, path: str, message: str) -> None:
+    (problem,) = problems(tmp_path, text)
+    assert problem.path == path and message in problem.message
 
 
 def test_base_urls_lose_their_trailing_slash(tmp_path: Path) -> None:

@@ -17,7 +17,9 @@ from bot.text import (
     humanize_duration,
     is_tag,
     iso,
+    iso_ms,
     parse_iso,
+    short_duration,
     utf16_units,
     visible_text,
     when,
@@ -92,3 +94,19 @@ def test_a_reply_of_wide_characters_is_fitted_in_telegrams_units() -> None:
 ])
 def test_a_tag_is_1_to_32_of_lower_case_letters_digits_underscore_and_dash(text: str, ok: bool) -> None:
     assert is_tag(text) is ok
+
+
+def test_iso_ms_keeps_milliseconds_and_parses_back() -> None:
+    moment = datetime(2021, 2, 1, 14, 5, 0, 123_987, tzinfo=UTC)
+    assert iso_ms(moment) == "2021-02-01T14:05:00.123Z"
+    assert iso_ms(moment.replace(microsecond=0)) == "2021-02-01T14:05:00.000Z"
+    assert parse_iso(iso_ms(moment)) == moment.replace(microsecond=123_000)
+    assert iso_ms(moment.astimezone(timezone(timedelta(hours=3)))) == "2021-02-01T14:05:00.123Z"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.25, "250ms"), (0.0001, "1ms"), (3.333, "3.3s"), (2.0, "2s"), (45.4, "45s"), (60, "1m"),
+    (1000, "16m40s"), (3600, "1h"), (7530, "2h5m"), (86400, "24h"),
+])
+def test_short_durations_are_written_as_the_config_writes_them(seconds: float, text: str) -> None:
+    assert short_duration(seconds) == text

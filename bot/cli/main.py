@@ -1,9 +1,9 @@
-"""The `presswatch` command: validate, check, run, history, demo; import, accounts, remove, backup (ops)."""
+"""The `presswatch` command: validate, plan, check, run, history, demo; import, accounts, remove, backup (ops)."""
 # ruff: noqa: E402  (the imports below load while a Ctrl-C or SIGTERM is held, see _SHIELD)
 
 from __future__ import annotations
 
-from bot.cli.signals import StartupShield, StopSignals
+from bot.cli.signals import HangUps, StartupShield, StopSignals
 
 _SHIELD = StartupShield()
 _SHIELD.hold()  # released once this module has loaded: a stop asked meanwhile then exits 0, no traceback
@@ -56,20 +56,53 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
     if config is None:
         return EXIT_INVALID
     from bot.cli.preflight import Refused, check_database
+    from bot.storage.database import DatabaseError
+    from bot.tools.plan import added_on_telegram, config_plan
 
     try:
         check_database(path, config, write=True)
+        found = config_plan(config, added_on_telegram(config.database, [e.handle for e in config.watchlist]))
     except Refused as exc:
         return _refuse(err, exc)
+    except DatabaseError:
+        found = config_plan(config)  # check_database read it a moment ago; the plan is the config's alone
     out.print(f"{path}: valid ({len(config.watchlist)} watched accounts, {len(config.subscribers)} subscribers,"
               f" {len(config.operators)} operators)", markup=False, highlight=False)
+    for warning in found.warnings:  # valid all the same: warnings are not errors
+        err.out(one_line_safe(f"warning: {warning}"), highlight=False)
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """What the budget allows for the config; sends nothing to X, reads the database only to count accounts."""
+    from bot.cli.preflight import Refused, check_database, refused
+    from bot.storage.database import DatabaseError
+    from bot.tools.plan import added_on_telegram, config_plan, plan_json, plan_lines
+
+    path = config_path(args)
+    config = load_or_report(path, err)
+    if config is None:
+        return EXIT_INVALID
+    try:
+        check_database(path, config, write=False)
+        found = config_plan(config, added_on_telegram(config.database, [e.handle for e in config.watchlist]))
+    except Refused as exc:
+        return _refuse(err, exc)
+    except DatabaseError as exc:
+        return _refuse(err, refused(path, exc))
+    if args.json:
+        print(json.dumps(plan_json(found), ensure_ascii=False, indent=2))
+    else:
+        for line in plan_lines(found):
+            out.out(one_line_safe(line), highlight=False)
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     """The daemon, alone on its database: refused (2) while another `run` holds the database's lock."""
-    signals = StopSignals()
+    signals, hangups = StopSignals(), HangUps()
     signals.install()
+    hangups.install()
     from bot.cli.preflight import Refused, check_database, refused, take_lock
     from bot.storage.database import DatabaseError
     from bot.web.server import WebError
@@ -82,7 +115,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     try:
         check_database(path, config, write=True)
         take_lock(path, config)  # held until the process ends, however it ends: the OS releases it
-        _serve(config, signals)
+        _serve(config, path, signals, hangups)
     except Refused as exc:
         return _refuse(err, exc)
     except DatabaseError as exc:  # open_db's own refusal, should the file have changed since the check
@@ -92,18 +125,25 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
-def _serve(config: Config, signals: StopSignals) -> None:
-    """Run the daemon until the first stop signal (see StopSignals for the second)."""
+def _serve(config: Config, path: Path, signals: StopSignals, hangups: HangUps) -> None:
+    """Run the daemon until the first stop signal (see StopSignals for the second), reading ``path`` again on
+    SIGHUP and when it changes (see bot.daemon.reload)."""
     from bot.daemon.app import App
+    from bot.daemon.reload import Reloader, run_with_reload
 
     async def daemon() -> None:
         stop = asyncio.Event()
-        signals.attach(asyncio.get_running_loop(), stop)
-        await App(config).run_until_stopped(stop)
+        loop = asyncio.get_running_loop()
+        signals.attach(loop, stop)
+        app = App(config)
+        reloader = Reloader(app, path)
+        hangups.attach(loop, reloader.request)
+        await run_with_reload(app, reloader, stop)
 
     try:
         asyncio.run(daemon())
     finally:
+        hangups.detach()
         signals.detach()
 
 
@@ -201,8 +241,8 @@ def _table(out: Console, title: str, rows: list[dict[str, Any]], columns: list[s
     out.print(table)
 
 
-COMMANDS = {"validate": cmd_validate, "check": cmd_check, "run": cmd_run, "history": cmd_history, "demo": cmd_demo,
-            **ops.COMMANDS}  # import, accounts, remove, backup
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "check": cmd_check, "run": cmd_run, "history": cmd_history,
+            "demo": cmd_demo, **ops.COMMANDS}  # import, accounts, remove, backup
 
 
 _SHIELD.release()

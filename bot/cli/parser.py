@@ -12,6 +12,7 @@ suspended or restored."""
 EPILOG = """\
 examples:
   presswatch validate
+  presswatch plan
   presswatch check @MahirZeynalov
   presswatch run -c /etc/presswatch/config.yaml
   presswatch history --json MahirZeynalov
@@ -26,11 +27,28 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "check the config and print every problem",
         """\
 Check the config file and its database file, and print every problem,
-one a line, as `path: message (line N)`. Exit 0 when valid, 2 when not.""",
+one a line, as `path: message (line N)`; then the plan's warnings, if any
+(see `presswatch plan`). Exit 0 when valid (with warnings or not), 2 when not.""",
         """\
 examples:
   presswatch validate
   presswatch validate -c /etc/presswatch/config.yaml""",
+    ),
+    "plan": (
+        "what X's budget allows: periods, latency, cost; sends nothing",
+        """\
+For the config, with nothing sent to X: the accounts (the watchlist, and
+those added on Telegram when the database exists), the requests of a full
+pass and the shortest pass the budget allows, each poll period in use and
+how many accounts have it, the expected detection latency (from a change to
+its confirmed alert), the pay-per-use cost a day and a month, and warnings
+(an own interval the budget cannot meet, a reserve too small for a burst of
+rechecks). --json prints one object. Exit 0 (warnings are not errors); 2 on
+an invalid config or an unusable database.""",
+        """\
+examples:
+  presswatch plan
+  presswatch plan --json -c /etc/presswatch/config.yaml""",
     ),
     "check": (
         "look accounts up once; writes nothing, alerts no one",
@@ -161,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      description=text, epilog=examples,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
                 for name, (line, text, examples) in COMMANDS.items()}
+    commands["plan"].add_argument("--json", action="store_true", help="print one JSON object")
     commands["check"].add_argument("--json", action="store_true", help="print a JSON array")
     commands["check"].add_argument("handles", nargs="*", metavar="HANDLE",
                                    help="handles to look up (default: the watchlist)")

@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM for the CLI: quiet while it starts, graceful once, immediate the second time.
+"""Ctrl-C and SIGTERM for the CLI: quiet while it starts, graceful once, immediate the second time; SIGHUP: reload.
 
 Standard library only: the CLI imports this before anything slow, so that a signal during its imports
 is already handled.
@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     import asyncio
     import logging
+    from collections.abc import Callable
 
 STOP = (signal.SIGINT, signal.SIGTERM)
 
 
 class StartupShield:
     """Holds SIGINT and SIGTERM while the CLI's modules import; a stop asked meanwhile exits 0 afterwards.
+    SIGHUP is ignored meanwhile (by default it would end the process; `run` has not read its config yet).
 
     Recording instead of raising lets the imports finish (a KeyboardInterrupt in the middle of one is a
     traceback from deep inside a library). Only a program that left the signals at Python's defaults
@@ -39,6 +41,8 @@ class StartupShield:
             return
         for sig in STOP:
             self._previous[sig] = signal.signal(sig, self._record)
+        if hasattr(signal, "SIGHUP"):  # a reload asked before the config is even read: nothing to do
+            self._previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     def _record(self, signum: int, frame: FrameType | None) -> None:
         self.received = signum
@@ -108,6 +112,36 @@ class StopSignals:
             except (OSError, ValueError):
                 pass
         os._exit(0)  # SQLite's WAL keeps the database whole; the OS releases the daemon's lock
+
+
+class HangUps:
+    """SIGHUP, for `presswatch run`: read the config file again (systemd's ExecReload sends it).
+
+    Caught from the start (Python's default would end the daemon); once the daemon's reloader runs, each
+    one asks it to read the file. One that comes before is not lost: the reloader reads the file first.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reload: Callable[[], None] | None = None
+
+    def install(self) -> None:
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            signal.signal(signal.SIGHUP, self._handle)
+
+    def attach(self, loop: asyncio.AbstractEventLoop, reload: Callable[[], None]) -> None:
+        self._loop, self._reload = loop, reload
+
+    def detach(self) -> None:
+        self._loop = self._reload = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._loop is None or self._reload is None:
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._reload)
+        except RuntimeError:  # the loop closed a moment ago: the daemon is stopping
+            pass
 
 
 def _name(signum: int) -> str:

@@ -2,7 +2,8 @@
 
 Lives here: the pydantic models (model, sections, fields, values, cross-section checks), the YAML reader
 with its line map (reader), ${VAR} substitution and problem wording (report), durations and numbers kept as
-written. May import: the pure core of bot/ (models, handles, countries, text). Nothing here touches the network,
+written, a version read again by a running daemon and the keys that need a restart (live). May import: the
+pure core of bot/ (models, handles, countries, text). Nothing here touches the network,
 the database or the clock.
 """
 

@@ -8,7 +8,7 @@ Numbers: ``Whole`` (never true/false or 1.0), ``Rate``, Telegram ids. Text that 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
@@ -53,6 +53,25 @@ def secret(value: SecretStr) -> SecretStr:
     return value
 
 
+AUTO = "auto"
+
+
+def auto_or_duration(value: object) -> object:
+    """``auto`` (the budget decides), or a duration."""
+    if isinstance(value, str) and value.strip() == AUTO:
+        return AUTO
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("(use ", "(use auto, ", 1)) from None
+
+
+def _auto_within(low: float, high: float) -> Any:
+    """A duration between ``low`` and ``high`` seconds, or ``auto``."""
+    check = within(low, high)
+    return AfterValidator(lambda value: value if value == AUTO else check(value))
+
+
 def _seconds(low: float, high: float) -> Any:
     """A duration between ``low`` and ``high`` seconds."""
     return AfterValidator(within(low, high))
@@ -77,6 +96,8 @@ EventName = Annotated[str, AfterValidator(event_name)]
 FilePath = Annotated[Path, BeforeValidator(file_path)]
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PollInterval = Annotated[Duration, _seconds(0.1, DAY)]
+AutoInterval = Annotated[float | Literal["auto"], BeforeValidator(auto_or_duration), _auto_within(0.1, DAY)]
+Reserve = Annotated[float, BeforeValidator(values.reserve)]
 RequestTimeout = Annotated[Duration, _seconds(0.1, 5 * MINUTE)]
 Window = Annotated[Duration, _seconds(1.0, DAY)]
 RetryWait = Annotated[Duration, _seconds(0.1, DAY)]

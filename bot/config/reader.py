@@ -116,6 +116,11 @@ def line_of(lines: LineMap, loc: Loc) -> int | None:
 
 def read_yaml(path: Path) -> tuple[Any, LineMap, list[Problem]]:
     """Parse a file into plain data and its line map; ConfigError if it cannot be read or parsed."""
+    return decode_yaml(read_raw(path))
+
+
+def read_raw(path: Path) -> bytes:
+    """The file's bytes, at most 1 MiB of them; ConfigError if it cannot be read or is larger."""
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_BYTES + 1)  # bounded: `-c /dev/zero` must not read forever
@@ -125,6 +130,11 @@ def read_yaml(path: Path) -> tuple[Any, LineMap, list[Problem]]:
         raise ConfigError([Problem("", f"cannot read {path}: {exc.strerror or exc}")]) from None
     if len(raw) > MAX_BYTES:
         raise ConfigError([Problem("", "the file is larger than 1 MiB: a config file is a few kilobytes")])
+    return raw
+
+
+def decode_yaml(raw: bytes) -> tuple[Any, LineMap, list[Problem]]:
+    """Bytes read from a config file as plain data and its line map; ConfigError if not UTF-8 YAML."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

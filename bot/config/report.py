@@ -58,9 +58,11 @@ def substitute_env(data: Any, env: Mapping[str, str]) -> tuple[Any, list[tuple[L
     return walk(data, ()), missing
 
 
-def load_model(path: Path, env: Mapping[str, str], model: type[M], secret_paths: Iterable[Loc]) -> M:
-    """Read ``path``, substitute ${VAR}s from ``env`` and validate it as ``model``."""
-    data, lines, problems = read_yaml(path)
+def load_model(path: Path, env: Mapping[str, str], model: type[M], secret_paths: Iterable[Loc],
+               parsed: tuple[Any, LineMap, list[Problem]] | None = None) -> M:
+    """Read ``path`` (or take what was ``parsed`` from it), substitute ${VAR}s from ``env`` and validate it
+    as ``model``; relative paths in it are relative to ``path``'s folder."""
+    data, lines, problems = parsed if parsed is not None else read_yaml(path)
     if not isinstance(data, dict):
         found = "the file is empty" if data is None else f"found {_kind(data)}"
         raise ConfigError([Problem("", f"expected a mapping (version: 1, database: ..., ...); {found}", 1)])

@@ -24,6 +24,7 @@ from bot.config.durations import format_duration
 from bot.config.fields import (
     EVENT_NAMES,
     Address,
+    AutoInterval,
     ChatId,
     Country,
     Duration,
@@ -37,6 +38,7 @@ from bot.config.fields import (
     PollInterval,
     Rate,
     RequestTimeout,
+    Reserve,
     RetryWait,
     Tag,
     Text,
@@ -63,12 +65,15 @@ class RateLimitConfig(_Model):
 
 
 class XConfig(_Model):
-    """How to reach the X API and how often to poll it."""
+    """How to reach the X API, and the request budget its polls are scheduled in."""
 
     bearer_token: SecretStr
     api_base_url: Url = "https://api.x.com"
-    poll_interval: PollInterval = 600.0
-    jitter: Duration | None = None
+    # "auto": the shortest period the budget allows (less the reserve), never below min_poll_interval.
+    poll_interval: AutoInterval = "auto"
+    min_poll_interval: PollInterval = 60.0
+    reserve: Reserve = 0.1  # of the budget, kept for rechecks, `check` and /verify
+    jitter: Duration | None = None  # no longer used (requests are spaced evenly): accepted, with a warning
     timeout: RequestTimeout = 30.0
     rate_limit: RateLimitConfig = RateLimitConfig(requests=300, per=900.0)
 
@@ -77,23 +82,24 @@ class XConfig(_Model):
     @field_validator("jitter")
     @classmethod
     def _check_jitter(cls, value: float | None, info: ValidationInfo) -> float | None:
-        """At most half the poll interval, so a poll never starts right after the one before."""
+        """At most half a fixed poll interval, as before deadline scheduling (a config valid then stays valid)."""
         interval = info.data.get("poll_interval")
-        if value is not None and interval is not None and value > interval / 2:
+        if value is not None and isinstance(interval, float) and value > interval / 2:
             half, every = format_duration(interval / 2), format_duration(interval)
             raise ValueError(f"{format_duration(value)} is too long: at most {half}, half of poll_interval ({every})")
         return value
 
     @property
-    def jitter_seconds(self) -> float:
-        """The jitter, or by default 10% of the poll interval capped at 30 s."""
-        return self.jitter if self.jitter is not None else min(self.poll_interval * 0.1, 30.0)
+    def interval(self) -> float | None:
+        """The fixed poll interval in seconds; None for ``auto``."""
+        return None if self.poll_interval == "auto" else float(self.poll_interval)
 
 
 class DetectionConfig(_Model):
-    """How many agreeing polls confirm a new state."""
+    """How many agreeing polls confirm a new state, and how soon a change seen is read again."""
 
     confirmations: Whole = Field(default=2, ge=1, le=10)
+    recheck_after: PollInterval = 15.0
 
 
 class TelegramRateLimit(_Model):
@@ -144,6 +150,7 @@ class WatchEntry(_Model):
     handle: Handle
     tags: list[Tag] = []
     private: StrictBool = False
+    poll_interval: PollInterval | None = None  # this account's own period; None: the shared one
 
 
 class ServerConfig(_Model):

@@ -71,6 +71,23 @@ def number(value: object) -> float:
     return result
 
 
+_PERCENT_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*")
+RESERVE_MAX = 50.0  # percent: the regular polls keep at least half of the budget
+
+
+def reserve(value: object) -> float:
+    """A share of the request budget written as a percentage, ``10%`` or ``2.5%``, 0% to 50%: a fraction."""
+    written = value if isinstance(value, str) else None
+    found = _PERCENT_RE.fullmatch(written) if written is not None else None
+    if found is None:
+        hint = f" (write {shown(value)}%)" if isinstance(value, int | float) and not isinstance(value, bool) else ""
+        raise ValueError(f"expected a percentage like 10%, found {shown(value)}{hint}")
+    percent = float(found.group(1))
+    if percent > RESERVE_MAX:
+        raise ValueError(f"{shown(value)} is too much: at most {RESERVE_MAX:g}% (the regular polls need the rest)")
+    return percent / 100
+
+
 def _source(value: object) -> str | None:
     """The text a value was written as: text itself, or a number's source; None for a number given directly."""
     if isinstance(value, str):

@@ -1,5 +1,6 @@
 """Wiring: App builds every long-lived part before anything starts, then runs them on one asyncio loop (the
-poll schedule, the outbox dispatcher, the Telegram bot); ``stop`` closes what ``start`` started, in reverse.
+deadline runner's polls, the periodic stale check, the outbox dispatcher, the Telegram bot); ``stop`` closes
+what ``start`` started, in reverse.
 """
 
 from __future__ import annotations
@@ -11,51 +12,45 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import datetime
 from functools import partial
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot import clock as wall
 from bot.chatbot.connection import start_application, stop_application
 from bot.chatbot.ownership import x_lookup
-from bot.config.model import Config, format_duration
+from bot.config.model import Config
 from bot.daemon import registry
-from bot.daemon.parts import build_chatbot, build_web, subscriber_specs, telegram_pacer
-from bot.daemon.supervise import supervise
+from bot.daemon.parts import (
+    build_chatbot,
+    build_web,
+    log_plan,
+    own_periods,
+    scheduling,
+    subscriber_specs,
+    telegram_pacer,
+)
+from bot.daemon.supervise import logged_exit, supervise
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.pacing import RetryPolicy
 from bot.delivery.render import Renderer
 from bot.models import Message, NoticeKind
 from bot.polling.monitor import CycleReport, Monitor
-from bot.polling.scheduler import PollSchedule
+from bot.polling.runner import Runner
+from bot.polling.scheduler import Periodic
 from bot.ratelimit import SlidingWindow
 from bot.storage.accounts import Store, open_db
 from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error
 from bot.storage.outbox import Outbox, OutboxItem
 from bot.storage.site import SiteKeys, set_private
-from bot.text import iso
+from bot.text import iso, short_duration
 from bot.web.server import WebServer
 
 log = logging.getLogger("presswatch.app")
 T = TypeVar("T")
 STOP_WAIT = 10.0  # seconds the dispatcher may take to finish what it is sending when the daemon stops
+STALE_CHECK_MAX = 60.0  # seconds between two stale-poll checks, at most (the shared period, when shorter)
 
 __all__ = ["App", "subscriber_specs"]
-
-
-Exit = Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], Awaitable[bool]]
-
-
-def _logged(name: str) -> Exit:
-    """An exit for the stack, pushed just below a step: that step's failure is logged, the shutdown goes on."""
-    async def exit_(_type: type[BaseException] | None, exc: BaseException | None,
-                    _tb: TracebackType | None) -> bool:
-        if isinstance(exc, Exception):
-            log.error("stopping %s failed; going on with the shutdown", name, exc_info=exc)
-            return True
-        return False
-
-    return exit_
 
 
 class App:
@@ -74,9 +69,8 @@ class App:
         self.on_cycle = on_cycle
         self.cycles = 0
         self.last_report: CycleReport | None = None
-        self._cycle_done = asyncio.Condition()
+        self._cycle_done = asyncio.Event()
         self._stop = asyncio.Event()
-        self._current: asyncio.Task[Any] | None = None
         self._stack = AsyncExitStack()  # what start started, closed in reverse order by stop
         self.db = open_db(config.database)
         try:
@@ -111,16 +105,15 @@ class App:
             pacer=self.pacer, on_delivered=on_delivered, guard=self.guard,
             unsubscribe=unsubscriber.url if unsubscriber else None, on_sent=self._sent,
         )
+        rule = scheduling(config)
         self.monitor = Monitor(
             self.store, self.outbox, self.watcher, self.limiter, confirmations=config.detection.confirmations,
-            poll_interval=config.x.poll_interval, clock=self.clock,
-            max_rate_wait=max(config.x.rate_limit.per, config.x.poll_interval),
+            poll_interval=rule.interval or rule.floor, clock=self.clock,
+            max_rate_wait=max(config.x.rate_limit.per, rule.interval or rule.floor),
             on_recorded=lambda _ids: self.dispatcher.wake(), guard=self.guard,
         )
-        self.schedule = PollSchedule(
-            self._cycle, interval=config.x.poll_interval, jitter=config.x.jitter_seconds, clock=self.clock,
-            extra=((self._check_stale, config.x.poll_interval),),
-        )
+        self.runner = Runner(self.monitor, rule, monotonic=wall.monotonic, clock=self.clock, on_round=self._round)
+        self.periodic: Periodic | None = None  # the stale check, every period: known once the watchlist is
 
     def sync(self) -> None:
         """Make the store's config-sourced watchlist and subscribers match the config."""
@@ -133,6 +126,11 @@ class App:
             self.web.prepare(SiteKeys(self.db), self.store.last_poll(successful=True), now)
         log.info("watchlist: %d accounts from the config (%d new, %d dropped)",
                  len(self.config.watchlist), added, dropped)
+        self.runner.set_own(own_periods(self.config, self.store))
+
+    def _log_plan(self) -> None:
+        """The plan for what is watched now, once at start (and after a reload), with its warnings."""
+        log_plan(self.config, len(self.monitor.reader.accounts()))
 
     def _sent(self, items: list[OutboxItem], now: datetime) -> None:
         if self.web is not None:
@@ -172,19 +170,26 @@ class App:
             supervise("dispatcher", lambda: self.dispatcher.run(self._stop), self._stop, on_restart=self._restarted),
             name="dispatcher")
         self._on_stop("the dispatcher", partial(self._finish, dispatcher))
-        self._on_stop("the poll cycle", self._stop_cycle)
-        self.schedule.start()
-        self._on_stop("the schedule", self._stop_schedule)
-        log.info("presswatch running: polling every %s", format_duration(self.config.x.poll_interval))
+        self.runner.sync(wall.monotonic())  # the shared period, for the plan and the stale check
+        self._log_plan()
+        polls = asyncio.create_task(
+            supervise("poll runner", lambda: self.runner.run(self._stop), self._stop, on_restart=self._restarted),
+            name="polls")
+        self._on_stop("the polls", partial(self._cancel, polls))
+        self.periodic = Periodic(((self._check_stale, min(STALE_CHECK_MAX, self.runner.period)),), clock=self.clock)
+        self.periodic.start()
+        self._on_stop("the stale check", self._stop_periodic)
+        log.info("presswatch running: %d accounts, polled by deadline (shared period %s)",
+                 len(self.monitor.reader.accounts()), short_duration(self.runner.period))
 
     async def _enter(self, name: str, part: AbstractAsyncContextManager[T]) -> T:
         """Enter ``part`` on the stack: stop exits it after everything entered later."""
-        self._stack.push_async_exit(_logged(name))
+        self._stack.push_async_exit(logged_exit(name))
         return await self._stack.enter_async_context(part)
 
     def _on_stop(self, name: str, close: Callable[[], Awaitable[object]]) -> None:
         """At stop, ``close()`` runs before whatever was registered earlier; a failure is logged, not raised."""
-        self._stack.push_async_exit(_logged(name))
+        self._stack.push_async_exit(logged_exit(name))
         self._stack.push_async_callback(close)
 
     def _reenable_changed(self) -> None:
@@ -216,30 +221,24 @@ class App:
             f"From {iso(since)} to {iso(until)}: {cause}. presswatch kept every queued alert and "
             "retried; polls of that time were not recorded (the accounts were read again after).", until)
 
-    async def _cycle(self, now: datetime) -> CycleReport | None:
-        if self._stop.is_set():
-            return None
-        self._current = asyncio.current_task()
-        try:
-            report = await self.monitor.run_cycle(now)
-        finally:
-            self._current = None
+    def _round(self, report: CycleReport) -> None:
+        """A round of the runner ended: deliver what it recorded, count it for those who wait on rounds."""
         self.dispatcher.wake()
         self.last_report = report
         if self.web is not None:
+            self.web.site.health.interval = self.monitor.poll_interval  # auto moves it
             self.web.cycle(self.watcher.platform, report.ok, report.failed, report.aborted, self.clock())
         if self.on_cycle:
             self.on_cycle(report)
-        async with self._cycle_done:
-            self.cycles += 1
-            self._cycle_done.notify_all()
-        return report
+        self.cycles += 1
+        done, self._cycle_done = self._cycle_done, asyncio.Event()
+        done.set()  # wakes every wait_cycles, which looks at the count again
 
     async def wait_cycles(self, count: int, timeout: float) -> bool:
         """Wait until ``count`` cycles have finished in total; False on timeout."""
         async def reached() -> None:
-            async with self._cycle_done:
-                await self._cycle_done.wait_for(lambda: self.cycles >= count)
+            while self.cycles < count:
+                await self._cycle_done.wait()
 
         try:
             await asyncio.wait_for(reached(), timeout)
@@ -269,17 +268,16 @@ class App:
             except Exception:
                 log.exception("closing the database failed")
 
-    async def _stop_schedule(self) -> None:
-        self.schedule.shutdown()
+    async def _stop_periodic(self) -> None:
+        if self.periodic is not None:
+            self.periodic.shutdown()
 
-    async def _stop_cycle(self) -> None:
-        if self._current is not None:
-            # Each batch is recorded atomically, so a cycle cut short loses nothing: the next run re-polls.
-            self._current.cancel()
-            try:
-                await self._current
-            except (asyncio.CancelledError, Exception):
-                pass
+    @staticmethod
+    async def _cancel(task: asyncio.Task[None]) -> None:
+        """End the polls: each batch is recorded whole or not at all, so a cut loses nothing (read again)."""
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
     @staticmethod
     async def _finish(task: asyncio.Task[None]) -> None:

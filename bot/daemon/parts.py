@@ -1,8 +1,10 @@
-"""The daemon's parts that come from the config alone: subscriber rows, the Telegram pacer, and the chat bot
-(the PTB Application with the Shell's handlers installed, and its core)."""
+"""The daemon's parts that come from the config alone: subscriber rows, the Telegram pacer, the scheduling
+settings (the budget and periods the poll plan and runner take), and the chat bot (the PTB Application with
+the Shell's handlers installed, and its core)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +18,8 @@ from bot.config.model import Config
 from bot.daemon import registry
 from bot.delivery.pacing import TelegramPacer
 from bot.delivery.render import Renderer
+from bot.polling.budget import Budget, OwnInterval, Settings, describe, make_plan
+from bot.polling.runner import Scheduling
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
@@ -26,6 +30,8 @@ from bot.web.reader import Reader
 from bot.web.server import WebServer
 from bot.web.site import Site
 from bot.web.unsubscribe import Unsubscriber
+
+log = logging.getLogger("presswatch.app")  # the plan is the app's word at start
 
 
 def subscriber_specs(config: Config) -> list[SubscriberSpec]:
@@ -42,6 +48,38 @@ def subscriber_specs(config: Config) -> list[SubscriberSpec]:
             key=f"operator:{channel}:{address}", name=op.name or f"operator {address}", channel=channel,
             address=address or "", operator=True))
     return specs
+
+
+def scheduling(config: Config) -> Scheduling:
+    """The runner's settings: X's budget less the reserve, the shared interval (None: auto), rechecks."""
+    x = config.x
+    budget = Budget(x.rate_limit.requests, x.rate_limit.per, x.reserve)
+    return Scheduling(budget, x.interval, x.min_poll_interval, config.detection.recheck_after)
+
+
+def period(config: Config) -> float:
+    """The shared poll period as configured, or the floor while auto has not resolved it yet."""
+    rule = scheduling(config)
+    return rule.interval or rule.floor
+
+
+def plan_settings(config: Config) -> Settings:
+    """What `presswatch plan` (and the daemon's plan at start) is computed from."""
+    s = scheduling(config)
+    return Settings(s.budget, s.interval, s.floor, config.detection.confirmations, s.recheck_after)
+
+
+def own_intervals(config: Config) -> list[OwnInterval]:
+    """The watchlist entries with their own poll_interval, with the config path a warning names."""
+    return [OwnInterval(f"watchlist.{index}.poll_interval", entry.handle, entry.poll_interval)
+            for index, entry in enumerate(config.watchlist) if entry.poll_interval is not None]
+
+
+def config_warnings(config: Config) -> list[str]:
+    """Settings that are valid but do nothing or surprise (warnings, not errors)."""
+    if config.x.jitter is None:
+        return []
+    return ["x.jitter: no longer used: requests are spaced evenly by the budget (deadline scheduling); remove it"]
 
 
 def telegram_pacer(config: Config) -> TelegramPacer:
@@ -92,6 +130,25 @@ def build_web(config: Config, *, outbox: Outbox, clock: Callable[[], datetime]) 
     site = Site(
         title=server.title, public_url=server.public_url, confirmations=config.detection.confirmations,
         reader=reader, env=environment(), renderer=Renderer(config.templates, public_url=server.public_url),
-        clock=clock, health=PollStatus(config.x.poll_interval, clock()), metrics=Metrics(reader.view),
+        clock=clock, health=PollStatus(period(config), clock()), metrics=Metrics(reader.view),
         unsubscriber=Unsubscriber(outbox, server.public_url, clock) if server.public_url else None)
     return WebServer(site, *server.listen)
+
+
+def own_periods(config: Config, store: Store) -> dict[int, float]:
+    """The store keys of the watchlist entries with their own poll_interval (renames keep the key)."""
+    own = {}
+    for entry in config.watchlist:
+        account = store.find_account(entry.handle) if entry.poll_interval else None
+        if account is not None and entry.poll_interval:
+            own[account.pk] = entry.poll_interval
+    return own
+
+
+def log_plan(config: Config, watched: int) -> None:
+    """Log the plan for ``watched`` accounts under this config, with its warnings."""
+    settings, own = plan_settings(config), own_intervals(config)
+    plan = make_plan(settings, max(0, watched - len(own)), own)
+    log.info("plan: %s", describe(plan, settings))
+    for warning in (*plan.warnings, *config_warnings(config)):
+        log.warning("plan: %s", warning)

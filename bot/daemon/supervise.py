@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from types import TracebackType
 
 log = logging.getLogger("presswatch.daemon")
 
@@ -40,3 +41,19 @@ async def supervise(
         except TimeoutError:
             pass
         delay = min(maximum, delay * 2)
+
+
+Exit = Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], Awaitable[bool]]
+
+
+def logged_exit(name: str) -> Exit:
+    """An exit for an AsyncExitStack, pushed just below a step: that step's failure is logged, the
+    shutdown goes on."""
+    async def exit_(_type: type[BaseException] | None, exc: BaseException | None,
+                    _tb: TracebackType | None) -> bool:
+        if isinstance(exc, Exception):
+            log.error("stopping %s failed; going on with the shutdown", name, exc_info=exc)
+            return True
+        return False
+
+    return exit_

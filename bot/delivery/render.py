@@ -52,6 +52,7 @@ _NOTICE_WORDS: dict[str, str] = {
     NoticeKind.CONFIG_REFUSED: "A service refused presswatch's configuration",
     NoticeKind.TASK_RESTARTED: "A presswatch task was restarted",
     NoticeKind.STORAGE: "The database refused writes",
+    NoticeKind.CONFIG_NOT_APPLIED: "An edit of the config file was not applied",
 }
 
 _autoescape = select_autoescape(enabled_extensions=("html.j2", "tg.j2"), default_for_string=False)

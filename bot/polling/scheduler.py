@@ -1,8 +1,8 @@
-"""The poll schedule on APScheduler 3.x: one cycle at a time, every interval with jitter."""
+"""Periodic checks on APScheduler 3.x, beside the deadline runner: the stale-poll check runs on its own
+schedule, so that a poll loop stuck on a bug still leaves the operators told."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -13,50 +13,21 @@ from apscheduler.triggers.interval import IntervalTrigger
 log = logging.getLogger("presswatch.scheduler")
 
 
-class PollSchedule:
-    """Runs ``cycle(now)`` now and then every ``interval`` seconds (+/- ``jitter``), never overlapping.
+class Periodic:
+    """Runs each ``job(now)`` every ``seconds``, never two runs of one job at once (late runs coalesce).
 
-    A cycle that overruns its interval delays the next one (coalesced) instead of stacking runs.
     Must be started inside the running event loop (APScheduler 3.11).
     """
 
-    def __init__(
-        self,
-        cycle: Callable[[datetime], Awaitable[object]],
-        *,
-        interval: float,
-        jitter: float,
-        clock: Callable[[], datetime],
-        extra: tuple[tuple[Callable[[datetime], object], float], ...] = (),
-    ) -> None:
-        self.cycle = cycle
-        self.interval = interval
-        self.jitter = jitter
+    def __init__(self, jobs: tuple[tuple[Callable[[datetime], object], float], ...], *,
+                 clock: Callable[[], datetime]) -> None:
+        self.jobs = jobs
         self.clock = clock
-        self.extra = extra
         self.scheduler = AsyncIOScheduler(timezone="UTC")
 
-    async def _run(self) -> None:
-        try:
-            await self.cycle(self.clock())
-        except asyncio.CancelledError:
-            # Shutdown cuts a cycle short; each batch is recorded atomically, so nothing is lost.
-            log.info("poll cycle stopped for shutdown")
-        except Exception:  # a bug in one cycle must not stop the schedule
-            log.exception("poll cycle failed")
-
     def start(self) -> None:
-        self.scheduler.add_job(
-            self._run,
-            IntervalTrigger(seconds=self.interval, jitter=self.jitter or None),
-            id="poll",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=self.clock(),
-        )
-        for index, (job, every) in enumerate(self.extra):
-            self.scheduler.add_job(self._wrap(job), IntervalTrigger(seconds=every), id=f"extra-{index}",
+        for index, (job, every) in enumerate(self.jobs):
+            self.scheduler.add_job(self._wrap(job), IntervalTrigger(seconds=every), id=f"job-{index}",
                                    max_instances=1, coalesce=True)
         self.scheduler.start()
 

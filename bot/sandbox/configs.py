@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 SENDER = "presswatch <alerts@presswatch.test>"
-# Compressed time, for the demo and the end-to-end tests: polls a fraction of a second apart, so a spread,
-# a request timeout and a retry schedule of the same scale.
-FAST_X: Mapping[str, Any] = {"jitter": 0.01, "timeout": 1}
+# Compressed time, for the demo and the end-to-end tests: polls a fraction of a second apart, so a request
+# budget (requests 0.1 s apart at most), a request timeout and a retry schedule of the same scale.
+FAST_X: Mapping[str, Any] = {"timeout": 1, "rate_limit": {"requests": 50, "per": 5}}
 FAST_DELIVERY: Mapping[str, Any] = {"retry_initial": 0.2, "retry_max": 1}
 
 

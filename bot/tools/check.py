@@ -17,7 +17,7 @@ from bot.handles import normalize_handle
 from bot.models import Observation, Transition
 from bot.ratelimit import SlidingWindow
 from bot.storage.database import DatabaseError, open_readonly
-from bot.text import iso
+from bot.text import iso_ms
 from watchers.base import BatchResult, WatcherError
 
 if TYPE_CHECKING:
@@ -150,8 +150,8 @@ def _history_row(store: Store, t: Transition, evidence: bool) -> dict[str, Any]:
     row: dict[str, Any] = {
         "transition_id": t.id, "handle": t.handle, "id": t.account_id, "kind": str(t.kind),
         "countries": list(t.countries),
-        "withheld_in": list(t.withheld_in), "at": iso(t.confirmed_at),
-        "first_seen": iso(t.first_seen_at), "previous_handle": t.previous_handle,
+        "withheld_in": list(t.withheld_in), "at": iso_ms(t.confirmed_at),
+        "first_seen": iso_ms(t.first_seen_at), "previous_handle": t.previous_handle,
         "evidence": t.evidence_sha256,
     }
     if evidence:
