@@ -1,7 +1,7 @@
 """Benchmark: detection latency of the real daemon against the X sandbox, in real time, on a compressed budget.
 
     python bench/latency.py [--accounts 1000 30000] [--quick] [--requests 300 --per 15] [--passes 8]
-                            [--recheck-after 0.25] [--changes-per-1000 40] [--seed 1] [--json]
+                            [--recheck-after 0.25] [--changes-per-1000 40] [--seed 1] [--json] [--profile FILE]
 
 For each size N: the X sandbox (in this process) is seeded with N accounts; `presswatch run` of the tree this
 file lives in (a real process) polls them on a budget of ``--requests`` every ``--per`` seconds (the sandbox
@@ -161,7 +161,8 @@ def run_size(accounts: int, args: argparse.Namespace) -> Result:
         path = config(folder, x.base_url, accounts, args, pass_seconds)
         env = os.environ | {"X_BEARER_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
         log = (folder / "daemon.log").open("wb")
-        daemon = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "-c", str(path)], stdout=log,
+        profile = ["-m", "cProfile", "-o", f"{args.profile}.{accounts}"] if args.profile else []
+        daemon = subprocess.Popen([sys.executable, *profile, "-m", "bot.cli", "run", "-c", str(path)], stdout=log,
                                   stderr=subprocess.STDOUT, env=env, cwd=folder)
         try:
             # Warm: every handle resolved and every account read by id once.
@@ -244,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes-per-1000", type=float, default=40.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--profile", help="cProfile the daemon into FILE.N (N: the accounts)")
     ARGS = args = parser.parse_args(argv)
     if args.quick:
         args.accounts, args.passes = [1000], 3

@@ -119,3 +119,21 @@ def test_polls_by_deadline_within_the_budget(x: XSandbox, tmp_path: Path) -> Non
     assert all(len(row["at"]) == len("2026-12-01T12:00:00.123Z") for row in rows)  # milliseconds
     plans = [line for line in daemon.output().splitlines() if "INFO presswatch.app: plan: " in line]
     assert len(plans) == 1 and f"{SHARED + 1} accounts (1 with their own interval)" in plans[0]
+
+
+def test_a_429_and_its_reset_are_honoured(x: XSandbox, tmp_path: Path) -> None:
+    x.add_account("calm")
+    config = write_config(tmp_path, x_url=x.base_url, poll_interval="auto", watchlist=[{"handle": "calm"}],
+                          extra={"x": {"rate_limit": {"requests": LIMIT, "per": PER}, "min_poll_interval": 0.1}})
+    x.configure(reset_in=1.5)
+    with Daemon(config) as daemon:
+        wait_until(lambda: len(x.requests) >= 3, what="three polls")
+        x.fail_next("429")
+        wait_until(lambda: any(r.status == 429 for r in x.requests)
+                   and x.requests[-1].status == 200 and len(x.requests) > 5, what="a poll after the 429")
+        records = x.requests
+        refused = next(r for r in records if r.status == 429)
+        after = records[records.index(refused) + 1]
+        assert after.time >= math.ceil(refused.time + 1.5) - 0.05  # not before x-rate-limit-reset (whole seconds)
+        assert daemon.stop() == 0
+    assert [r.status for r in records].count(429) == 1
