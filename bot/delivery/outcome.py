@@ -18,18 +18,19 @@ from notifiers.base import ConfigRefused, Moved, Notifier, NotifyError, Permanen
 log = logging.getLogger("presswatch.dispatch")
 
 # The conditions a channel's ConfigRefused raises, and the channel whose next delivery clears each.
-CONFIG_CONDITIONS = {"telegram_token": "telegram", "smtp_login": "email", "email_from": "email"}
+CONFIG_CONDITIONS = {"telegram_token": "telegram", "smtp_login": "email", "email_from": "email",
+                     "matrix_token": "matrix"}
 UNDELIVERABLE = "undeliverable:"
 
 
 class Outcomes:
     """Marks rows sent, due again, held or failed; disables subscribers; raises and clears notices."""
 
-    def __init__(self, outbox: Outbox, retry: RetryPolicy, pacer: TelegramPacer,
+    def __init__(self, outbox: Outbox, retry: RetryPolicy, pacers: dict[str, TelegramPacer],
                  clock: Callable[[], datetime]) -> None:
         self.outbox = outbox
         self.retry = retry
-        self.pacer = pacer
+        self.pacers = pacers
         self.clock = clock
         self._paused: dict[str, datetime] = {}  # channel -> until: its configuration was refused
         self._refused: dict[str, str] = {}  # channel -> the open condition its next delivery clears
@@ -53,7 +54,7 @@ class Outcomes:
                 why: str = "left for the next digest") -> None:
         with self.outbox.db.atomic():
             for item in items:
-                self.outbox.mark_retry(item.id, now + timedelta(seconds=delay), why)
+                self.outbox.mark_retry(item.id, now + timedelta(seconds=delay), why, unsent=True)
 
     def delivered(self, items: Sequence[OutboxItem], channel: str, now: datetime) -> None:
         sub = items[0].subscriber
@@ -116,15 +117,15 @@ class Outcomes:
                 return
             self.outbox.notify_operators(
                 NoticeKind.SUBSCRIBER_DISABLED, f"Subscriber {sub.name} was disabled",
-                f"{sub.channel} {sub.address}: {error}. Its alerts are held until it is enabled again.", now)
+                f"{sub.channel} {sub.shown_address}: {error}. Its alerts are held until it is enabled again.", now)
         log.warning("subscriber %s disabled: %s", sub.name, error)
 
     def _retry(self, items: Sequence[OutboxItem], error: NotifyError, now: datetime) -> None:
         """Due again after the backoff (or the delay the service asked for); given up after give_up_after."""
         sub = items[0].subscriber
         after = error.after if isinstance(error, RetryLater) else None
-        if after is not None and sub.channel == "telegram":
-            self.pacer.pause(after, sub.address)
+        if after is not None and sub.channel in self.pacers:
+            self.pacers[sub.channel].pause(after, sub.address)
         delay = after if after is not None else self.retry.delay(items[0].attempts)
         old = [item for item in items if now - item.created_at > timedelta(seconds=self.retry.give_up_after)]
         with self.outbox.db.atomic():

@@ -200,4 +200,20 @@ def m005_disabled_fingerprint(db: Database) -> None:
     )
 
 
+@migration
+def m006_languages_and_batches(db: Database) -> None:
+    """A subscriber's language (NULL: the default language), and the message an outbox row was claimed in.
+
+    ``batch`` names the one message (a digest) a set of rows went out in, on channels whose server drops
+    a repeated request by its id (Matrix's txnId): after a crash the same rows are sent under the same id.
+    """
+    db.executescript(
+        """
+        ALTER TABLE subscribers ADD COLUMN language TEXT;
+        ALTER TABLE outbox ADD COLUMN batch TEXT;
+        CREATE INDEX outbox_batch ON outbox (batch) WHERE batch IS NOT NULL;
+        """
+    )
+
+
 SCHEMA = len(NAMES)  # the schema this build brings a database to, and the newest it can use

@@ -128,24 +128,43 @@ class Outbox(SubscriberBook):
         row = rows[0]
         return Notice(row["id"], NoticeKind(row["kind"]), row["summary"], row["detail"], parse_iso(row["at"]))
 
-    def claim_due(self, now: datetime, limit: int, channel: str | None = None) -> list[OutboxItem]:
-        """Mark up to ``limit`` due rows as in flight and return them, oldest first."""
+    def claim_due(self, now: datetime, limit: int, channel: str | None = None, *,
+                  fresh: bool = False) -> list[OutboxItem]:
+        """Mark up to ``limit`` due rows as in flight and return them, oldest first (``fresh``: in no batch)."""
         where, params = ("s.channel = ?", [channel]) if channel else ("1 = 1", [])
-        return self._claim(where, params, "o.next_attempt_at, o.id", now, limit)
+        return self._claim(where + (" AND o.batch IS NULL" if fresh else ""), params, "o.next_attempt_at, o.id",
+                           now, limit)
 
-    def claim_more(self, subscriber: Subscriber, now: datetime, limit: int) -> list[OutboxItem]:
+    def claim_more(self, subscriber: Subscriber, now: datetime, limit: int, *, fresh: bool = False) -> list[OutboxItem]:
         """Mark up to ``limit`` more due alerts (not notices) for the same chat as in flight: a digest."""
         if limit < 1:
             return []
         where = "s.channel = ? AND s.address = ? AND o.transition_id IS NOT NULL AND s.operator = ?"
-        return self._claim(where, [subscriber.channel, subscriber.address, int(subscriber.operator)],
+        return self._claim(where + (" AND o.batch IS NULL" if fresh else ""),
+                           [subscriber.channel, subscriber.address, int(subscriber.operator)],
                            "o.transition_id", now, limit)
+
+    def claim_batch(self, channel: str, now: datetime) -> list[OutboxItem]:
+        """The due rows of the oldest batch of ``channel`` (a message sent before, not known to have arrived),
+        all of them, marked in flight: they go out again as the same message, under the same id."""
+        rows = self._rows(
+            "SELECT o.batch FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id WHERE o.status = 'pending'"
+            " AND o.batch IS NOT NULL AND o.next_attempt_at <= ? AND s.enabled = 1 AND s.channel = ?"
+            " ORDER BY o.next_attempt_at, o.id LIMIT 1", [now.isoformat(), channel])
+        if not rows:
+            return []
+        return self._claim("o.batch = ?", [rows[0]["batch"]], "o.transition_id, o.id", now, 1000)
+
+    def mark_batch(self, outbox_ids: Sequence[int], batch: str) -> None:
+        """Record that these rows go out together as the message ``batch``, before it is sent."""
+        self.db.conn.executemany("UPDATE outbox SET batch = ? WHERE id = ?", [(batch, i) for i in outbox_ids])
 
     def _claim(self, where: str, params: list[Any], order: str, now: datetime, limit: int) -> list[OutboxItem]:
         """Due rows of enabled subscribers matching ``where``, marked 'sending' in the same transaction."""
         with self.db.atomic():
             rows = self._rows(
                 "SELECT o.id AS outbox_id, o.transition_id, o.notice_id, o.attempts, o.created_at AS queued_at,"
+                " o.batch AS outbox_batch,"
                 " s.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
                 f" WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND s.enabled = 1 AND {where}"
                 f" ORDER BY {order} LIMIT ?",
@@ -160,14 +179,16 @@ class Outbox(SubscriberBook):
     @staticmethod
     def _item(row: dict[str, Any]) -> OutboxItem:
         return OutboxItem(row["outbox_id"], subscriber_from_row(row), row["transition_id"], row["notice_id"],
-                          row["attempts"] + 1, parse_iso(row["queued_at"]))
+                          row["attempts"] + 1, parse_iso(row["queued_at"]), row["outbox_batch"])
 
     def mark_sent(self, outbox_id: int, now: datetime) -> None:
         self.db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
                         [now.isoformat(), outbox_id])
 
-    def mark_retry(self, outbox_id: int, at: datetime, error: str) -> None:
-        self.db.execute("UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
+    def mark_retry(self, outbox_id: int, at: datetime, error: str, *, unsent: bool = False) -> None:
+        """Due again at ``at``; ``unsent``: it never went out, so it leaves its batch (the next message is new)."""
+        batch = ", batch = NULL" if unsent else ""
+        self.db.execute(f"UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?{batch} WHERE id = ?",
                         [at.isoformat(), error, outbox_id])
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
