@@ -7,6 +7,7 @@ hand: a wheel gets them in its build folder, an editable install (``pip install 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from setuptools import Command, setup
 from setuptools.command.build import build
@@ -15,11 +16,11 @@ LOCALES = Path("bot") / "locales"
 DOMAIN = "presswatch"
 
 
-class compile_catalogs(Command):  # noqa: N801 - setuptools names commands in snake case
+class compile_catalogs(Command):
     """Compile every .po of bot/locales with Babel; a catalog with errors fails the build."""
 
     description = "compile the gettext catalogs (Babel)"
-    user_options: list[tuple[str, str | None, str]] = []
+    user_options: ClassVar[list[tuple[str, str | None, str]]] = []
 
     def initialize_options(self) -> None:
         self.build_lib: str | None = None
@@ -62,8 +63,8 @@ class compile_catalogs(Command):  # noqa: N801 - setuptools names commands in sn
         return {str(self._target(source)): str(source) for source in self._sources()}
 
 
-class build_with_catalogs(build):  # noqa: N801
-    sub_commands = [*build.sub_commands, ("compile_catalogs", None)]
+class build_with_catalogs(build):
+    sub_commands: ClassVar = [*build.sub_commands, ("compile_catalogs", None)]
 
 
 setup(cmdclass={"build": build_with_catalogs, "compile_catalogs": compile_catalogs})

@@ -30,7 +30,7 @@ SOURCE = "en"  # the language of the msgids
 _SPECIAL = {EVERYWHERE: "all countries", "XY": "all countries (copyright)"}
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention Babel's extractor looks for
+def N_(message: str) -> str:
     """Mark ``message`` for translation where it is defined; it is translated where it is shown."""
     return message
 

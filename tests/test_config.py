@@ -22,6 +22,7 @@ from bot.config.written import WrittenInt
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"X_BEARER_TOKEN": "x-token-1234", "TELEGRAM_BOT_TOKEN": "123:tg-token", "SMTP_PASSWORD": "smtp-pw-987"}
+ONE_CHANNEL = "exactly one of email, telegram_chat, webhook or matrix_room"
 BASE = """\
 version: 1
 database: presswatch.db
@@ -139,14 +140,15 @@ SUBSCRIBER_BAD = [
     ),
     ("email: desk@example.org\n    events: []", "subscribers.1.events", "at least one", 15),
     ("email: not an address", "subscribers.1.email", "is not an email address", 14),
-    ("email: desk@example.org\n    telegram_chat: 5", "subscribers.1", "exactly one of email, telegram_chat, webhook or matrix_room", 13),
-    ("countries: [TR]", "subscribers.1", "exactly one of email, telegram_chat, webhook or matrix_room", 13),
+    ("email: desk@example.org\n    telegram_chat: 5", "subscribers.1", ONE_CHANNEL, 13),
+    ("countries: [TR]", "subscribers.1", ONE_CHANNEL, 13),
     ("telegram_chat: -100123", "subscribers.1.telegram_chat", "needs a telegram section", 14),
     ("email: desk@example.org\n    tags: ['#x']", "subscribers.1.tags.0", "is not a tag", 15),
     (
         "email: desk@example.org\n    country: [TR]",
         "subscribers.1.country",
-        "unknown key (a typo? known keys: name, email, telegram_chat, webhook, matrix_room, language, countries, events, tags)",
+        "unknown key (a typo? known keys: name, email, telegram_chat, webhook, matrix_room, language, countries, "
+        "events, tags)",
         15,
     ),
     (

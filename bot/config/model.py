@@ -38,6 +38,7 @@ from bot.config.sections import (
     TelegramConfig,
     TelegramRateLimit,
     WatchEntry,
+    WebhookConfig,
     XConfig,
 )
 
@@ -47,6 +48,8 @@ __all__ = [
     "DeliveryConfig",
     "DetectionConfig",
     "EmailConfig",
+    "I18nConfig",
+    "MatrixConfig",
     "OperatorConfig",
     "Problem",
     "RateLimitConfig",
@@ -54,6 +57,7 @@ __all__ = [
     "TelegramConfig",
     "TelegramRateLimit",
     "WatchEntry",
+    "WebhookConfig",
     "XConfig",
     "cross_check",
     "format_duration",

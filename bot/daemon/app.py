@@ -19,11 +19,12 @@ from bot.chatbot.connection import start_application, stop_application
 from bot.chatbot.ownership import x_lookup
 from bot.config.model import Config, format_duration
 from bot.daemon import registry
-from bot.daemon.parts import build_chatbot, subscriber_specs, telegram_pacer
+from bot.daemon.parts import build_chatbot, channel_pacers, subscriber_specs, telegram_pacer
 from bot.daemon.supervise import supervise
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.pacing import RetryPolicy
 from bot.delivery.render import Renderer
+from bot.i18n import language
 from bot.models import Message, NoticeKind
 from bot.polling.monitor import CycleReport, Monitor
 from bot.polling.scheduler import PollSchedule
@@ -100,9 +101,10 @@ class App:
         self.notifiers = registry.build_notifiers(config, self.chatbot.application.bot if self.chatbot else None)
         delivery = config.delivery
         self.dispatcher = Dispatcher(
-            self.store, self.outbox, Renderer(config.templates), self.notifiers, clock=self.clock,
+            self.store, self.outbox, Renderer(config.templates, language(config.i18n.default_language)),
+            self.notifiers, clock=self.clock,
             retry=RetryPolicy(delivery.retry_initial, delivery.retry_max, delivery.give_up_after),
-            pacer=self.pacer, on_delivered=on_delivered, guard=self.guard,
+            pacer=self.pacer, pacers=channel_pacers(), on_delivered=on_delivered, guard=self.guard,
         )
         self.monitor = Monitor(
             self.store, self.outbox, self.watcher, self.limiter, confirmations=config.detection.confirmations,

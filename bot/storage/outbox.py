@@ -135,7 +135,8 @@ class Outbox(SubscriberBook):
         return self._claim(where + (" AND o.batch IS NULL" if fresh else ""), params, "o.next_attempt_at, o.id",
                            now, limit)
 
-    def claim_more(self, subscriber: Subscriber, now: datetime, limit: int, *, fresh: bool = False) -> list[OutboxItem]:
+    def claim_more(self, subscriber: Subscriber, now: datetime, limit: int, *,
+                   fresh: bool = False) -> list[OutboxItem]:
         """Mark up to ``limit`` more due alerts (not notices) for the same chat as in flight: a digest."""
         if limit < 1:
             return []
@@ -188,8 +189,8 @@ class Outbox(SubscriberBook):
     def mark_retry(self, outbox_id: int, at: datetime, error: str, *, unsent: bool = False) -> None:
         """Due again at ``at``; ``unsent``: it never went out, so it leaves its batch (the next message is new)."""
         batch = ", batch = NULL" if unsent else ""
-        self.db.execute(f"UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?{batch} WHERE id = ?",
-                        [at.isoformat(), error, outbox_id])
+        self.db.execute(f"UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?{batch}"
+                        " WHERE id = ?", [at.isoformat(), error, outbox_id])
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         """Give up on one message (kept, with its error, for the operators to see)."""
