@@ -18,6 +18,7 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.chatbot.service import COMMANDS
 from bot.chatbot.updates import UpdatesRequest
 from bot.config.sections import TelegramConfig
+from bot.i18n import SOURCE, compiled, language
 from bot.models import NoticeKind
 from bot.storage.outbox import Outbox
 
@@ -77,6 +78,11 @@ async def _launch(application: PTBApplication, outbox: Outbox, clock: Callable[[
     # getMe worked: a refusal of an earlier token (and start) is over.
     outbox.resolve(TOKEN_CONDITION, "Telegram accepts the bot token again", clock())
     await application.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    for code in compiled():  # clients show the descriptions in their user's language, where there is one
+        if code != SOURCE:
+            words = language(code).gettext
+            await application.bot.set_my_commands([BotCommand(c.name, words(c.description)) for c in COMMANDS],
+                                                  language_code=code)
     if not application.running:
         await application.start()
     updater = application.updater

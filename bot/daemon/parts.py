@@ -15,6 +15,7 @@ from bot.chatbot.shell import Shell
 from bot.config.model import Config, SubscriberConfig
 from bot.daemon import registry
 from bot.delivery.pacing import TelegramPacer
+from bot.i18n import language
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
@@ -84,6 +85,7 @@ def build_chatbot(config: Config, *, store: Store, outbox: Outbox, claims: Claim
         secret=link_secret(telegram.bot_token.get_secret_value()), lookup=lookup, clock=clock,
         confirmations=config.detection.confirmations,
         bot_username=lambda: application.bot.username,  # known once the Application has started
+        default=language(config.i18n.default_language),
     )
     shell = Shell(service, pacer, registry.telegram_retry_seconds)
     shell.install(application)

@@ -10,7 +10,7 @@ from typing import Any
 from bot.models import Event, EventKind, Notice, NoticeKind, Subscriber
 from bot.routing import matches
 from bot.storage.rows import OutboxItem, SubscriberSpec, route_key, spec_columns, subscriber_from_row
-from bot.storage.subscribers import SubscriberBook
+from bot.storage.subscribers import SubscriberBook, _like
 from bot.text import format_utc, parse_iso
 
 __all__ = ["Outbox", "OutboxItem", "SubscriberSpec", "route_key", "subscriber_from_row"]
@@ -229,6 +229,17 @@ class Outbox(SubscriberBook):
             self.db.execute("UPDATE outbox SET status = 'pending' WHERE subscriber_id = ? AND status = 'held'",
                             [subscriber_id])
 
+    def set_language(self, channel: str, address: str, keys: Sequence[str], language: str) -> bool:
+        """Set the language of the subscribers at this address keyed one of ``keys`` (one ending in ':' is a
+        prefix); False when there is none."""
+        changed = 0
+        with self.db.atomic():
+            for key in keys:
+                test, value = ("key LIKE ? ESCAPE '\\'", _like(key)) if key.endswith(":") else ("key = ?", key)
+                changed += self.db.execute(f"UPDATE subscribers SET language = ? WHERE channel = ? AND address = ?"
+                                           f" AND {test}", [language, channel, address, value]).rowcount
+        return changed > 0
+
     def move_address(self, subscriber_id: int, address: str) -> None:
         """A Telegram group became a supergroup: its chat id changed."""
         self.db.table("subscribers").update(subscriber_id, {"address": address})
@@ -250,3 +261,4 @@ class Outbox(SubscriberBook):
         """Outbox rows by status."""
         return {row["status"]: row["n"] for row in self._rows(
             "SELECT status, count(*) AS n FROM outbox GROUP BY status")}
+
