@@ -27,12 +27,14 @@ from bot.text import format_utc, utc
 LOCALE_DIR = Path(__file__).parent / "locales"
 DOMAIN = "presswatch"
 SOURCE = "en"  # the language of the msgids
-_SPECIAL = {EVERYWHERE: "all countries", "XY": "all countries (copyright)"}
 
 
 def N_(message: str) -> str:
     """Mark ``message`` for translation where it is defined; it is translated where it is shown."""
     return message
+
+
+_SPECIAL = {EVERYWHERE: N_("all countries"), "XY": N_("all countries (copyright)")}
 
 
 def compiled() -> tuple[str, ...]:

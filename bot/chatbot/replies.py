@@ -184,7 +184,8 @@ def health(last: Poll | None, depth: dict[str, int], disabled: Sequence[Disabled
     lines.append(_("Outbox: {outbox}").format(outbox=outbox))
     lines.append(_("Disabled subscribers: {count}").format(count=len(disabled)))
     if detail:
-        lines += [f"• {esc(sub.name)}: {esc(sub.reason or _('no reason'))}" for sub in disabled]
+        unknown = _("no reason")
+        lines += [f"• {esc(sub.name)}: {esc(sub.reason or unknown)}" for sub in disabled]
     if conditions:
         lines.append(_("Open problems: {problems}").format(problems=esc(", ".join(conditions))))
     return fit(lines)

@@ -185,7 +185,8 @@ class Subscriptions:
         head = _("Subscription link for {filters}, valid for {expiry} (until {time}):").format(
             filters=esc(describe_filters(filters, caller.lang)), expiry=esc(format_expiry(lasts)),
             time=when(now + lasts, caller.lang))
-        return Reply(f"{head}\n{esc(private)}\n{_('To add the bot to a group with it:')}\n{esc(group)}")
+        to_group = _("To add the bot to a group with it:")
+        return Reply(f"{head}\n{esc(private)}\n{to_group}\n{esc(group)}")
 
 
 def _filters(spec: SubscriberSpec) -> Filters:
