@@ -34,7 +34,8 @@ def alert(key: str = "pw1", name: str = "Mahir Zeynalov") -> Message:
     return Renderer().alert(transition(name=name)).with_key(key)
 
 
-async def test_a_message_has_a_body_and_an_escaped_html_body(notifier: MatrixNotifier, homeserver: MatrixSandbox) -> None:
+async def test_a_message_has_a_body_and_an_escaped_html_body(
+        notifier: MatrixNotifier, homeserver: MatrixSandbox) -> None:
     await notifier.send(ROOM, alert(name="<script>x</script> & Co"))
     [event] = homeserver.room(ROOM)
     content = event["content"]
@@ -45,7 +46,8 @@ async def test_a_message_has_a_body_and_an_escaped_html_body(notifier: MatrixNot
     assert "<b>@MahirZeynalov</b>" in content["formatted_body"] and "<br>" in content["formatted_body"]
 
 
-async def test_a_resend_under_the_same_txnid_is_one_message(notifier: MatrixNotifier, homeserver: MatrixSandbox) -> None:
+async def test_a_resend_under_the_same_txnid_is_one_message(
+        notifier: MatrixNotifier, homeserver: MatrixSandbox) -> None:
     await notifier.send(ROOM, alert("pw7"))
     await notifier.send(ROOM, alert("pw7"))
     await notifier.send(ROOM, alert("pw8"))
