@@ -47,6 +47,7 @@ def write_config(
 def env() -> dict[str, str]:
     return os.environ | {"X_BEARER_TOKEN": X_TOKEN, "TELEGRAM_BOT_TOKEN": TG_TOKEN, "SMTP_PASSWORD": "smtp-secret",
                          "MATRIX_ACCESS_TOKEN": MATRIX_TOKEN, "HOOK_SECRET": HOOK_SECRET,
+                         "SLACK_WEBHOOK_URL": "https://hooks.slack.test/services/T0/B0/sandbox",
                          "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
 
 

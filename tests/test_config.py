@@ -354,15 +354,22 @@ def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
 
 
 def test_the_example_config_validates() -> None:
-    config = load_config(ROOT / "config.example.yaml", ENV)
+    env = ENV | {"MATRIX_ACCESS_TOKEN": "syt_example", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x",
+                 "HOOK_SECRET": "hook-secret-1"}
+    config = load_config(ROOT / "config.example.yaml", env)
     assert config.database == ROOT / "presswatch.db"
     assert [entry.handle for entry in config.watchlist] == ["MahirZeynalov"]
-    desk, channel = config.subscribers
+    desk, channel, turkish, slack, partner, room = config.subscribers
     assert (desk.email, desk.countries, desk.events) == ("desk@example.org", ["TR", "IN"], ["restricted", "restored"])
     assert channel.telegram_chat == -1001234567890
+    assert (turkish.language, room.matrix_room, room.language) == ("tr", "!AbCdEf:example.org", "hi")
+    assert slack.webhook is not None and slack.webhook.format == "slack"
+    assert partner.webhook is not None and partner.webhook.secret is not None
+    assert config.i18n.default_language == "en" and config.matrix is not None
     assert config.operators[0].telegram_chat == 11111111
     assert config.email is not None and config.email.from_ == "presswatch <alerts@example.org>"
-    assert sorted(config.secrets()) == sorted(ENV.values())
+    # A webhook URL is a secret even when written out (it may carry a token).
+    assert sorted(config.secrets()) == sorted([*env.values(), "https://partner.example/hooks/presswatch"])
 
 
 def test_env_vars_are_substituted_inside_strings_and_dollar_dollar_escapes(tmp_path: Path) -> None:
