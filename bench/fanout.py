@@ -359,9 +359,11 @@ async def run(args: argparse.Namespace) -> int:
 
         ratio = achieved / rate if received else 0.0
         where = "in a thread of this process" if args.sandbox_thread else "in its own process"
-        table = Table(caption=f"Telegram sandbox {where}; mail sink in a thread of this process",
+        table = Table(caption=f"Telegram sandbox {where}; mail sink, webhook sink and homeserver in threads of "
+                              "this process",
                       title=f"presswatch fan-out: 1 transition -> {n_tg:,} Telegram chats at {rate}/s allowed, "
-                            f"{n_mail:,} emails" + (" (one Dispatcher for both)" if args.together else ""))
+                            f"{n_mail:,} emails, {args.webhooks:,} webhooks, {args.rooms:,} Matrix rooms"
+                            + (" (one Dispatcher for Telegram and email)" if args.together else ""))
         table.add_column("figure")
         table.add_column("value", justify="right")
         table.add_column("target")

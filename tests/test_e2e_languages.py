@@ -13,7 +13,7 @@ from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
 from tests.helpers_telegram import write_config as bot_config
 
-EN_CHAT, TR_CHAT, OPERATOR = -1003001, -1003002, 3003
+EN_CHAT, TR_CHAT, DEFAULT_CHAT, OPERATOR = -1003001, -1003002, -1003003, 3003
 ROOM = "!safety:sandbox"
 
 
@@ -22,17 +22,20 @@ def test_one_transition_reaches_each_subscriber_in_its_language(
 ) -> None:
     x, tg = x_sandbox, tg_sandbox
     x.add_account("MahirZeynalov", name="Mahir Zeynalov")
-    for chat in (EN_CHAT, TR_CHAT, OPERATOR):
+    for chat in (EN_CHAT, TR_CHAT, DEFAULT_CHAT, OPERATOR):
         tg.add_chat(chat, "supergroup" if chat < 0 else "private")
     with MatrixSandbox() as matrix:
         matrix.add_room(ROOM)
+        matrix.add_room("!left:sandbox", joined=False)  # M_FORBIDDEN: an operator notice
         config = write_config(
             tmp_path, x_url=x.base_url, tg_url=tg.base_url, smtp_port=mail_sink.port,
             watchlist=[{"handle": "MahirZeynalov"}],
-            subscribers=[{"name": "CPJ", "telegram_chat": EN_CHAT},
+            subscribers=[{"name": "CPJ", "telegram_chat": EN_CHAT, "language": "en"},
                          {"name": "IPI Türkiye", "telegram_chat": TR_CHAT, "language": "tr"},
+                         {"name": "Istanbul desk", "telegram_chat": DEFAULT_CHAT},
                          {"name": "Delhi desk", "email": "desk@rights.test", "language": "hi"},
-                         {"name": "Safety room", "matrix_room": ROOM, "language": "hi-IN"}],
+                         {"name": "Safety room", "matrix_room": ROOM, "language": "hi-IN"},
+                         {"name": "Old room", "matrix_room": "!left:sandbox", "language": "en"}],
             operators=[{"name": "ops", "telegram_chat": OPERATOR}],
             extra={"matrix": {"homeserver": matrix.base_url, "access_token": "${MATRIX_ACCESS_TOKEN}"},
                    "i18n": {"default_language": "tr"}})
@@ -41,24 +44,31 @@ def test_one_transition_reaches_each_subscriber_in_its_language(
             x.set_withheld("MahirZeynalov", ["TR", "IN"])
             cycles(x, 3)
             assert tg.wait_for_replies(EN_CHAT, 1, WAIT) and tg.wait_for_replies(TR_CHAT, 1, WAIT)
+            assert tg.wait_for_replies(DEFAULT_CHAT, 1, WAIT) and tg.wait_for_replies(OPERATOR, 1, WAIT)
             assert mail_sink.wait_for(1, WAIT) and matrix.wait_for(ROOM, 1, WAIT)
             assert daemon.stop() == 0
         [hindi_room] = matrix.room(ROOM)
     [english] = tg.sent_to(EN_CHAT)
     [turkish] = tg.sent_to(TR_CHAT)
+    [by_default] = tg.sent_to(DEFAULT_CHAT)
+    [notice] = tg.sent_to(OPERATOR)
     [mail] = mail_sink.messages
-    # No language of its own: the default language (tr) for a config subscriber.
-    assert "@MahirZeynalov artık şu ülkelerde erişime engellendi: Hindistan (IN) ve Türkiye (TR)" in english["plain"]
+    assert "@MahirZeynalov is now withheld in India (IN) and Turkey (TR)" in english["plain"]
     assert "@MahirZeynalov artık şu ülkelerde erişime engellendi: Hindistan (IN) ve Türkiye (TR)" in turkish["plain"]
+    # No language of its own: the default language (tr); operator notices are in it too.
+    assert by_default["plain"] == turkish["plain"]
+    assert notice["plain"].startswith("⚠️ presswatch sağlık durumu: Bir abone devre dışı bırakıldı")
+    assert "Old room" in notice["plain"] and "bildirim #1" in notice["plain"]
     assert "İlk görülme:" in turkish["plain"]
     assert str(mail["Subject"]) == "[presswatch] @MahirZeynalov भारत (IN) और तुर्किये (TR) में रोका गया"
     body = mail.get_body(("plain",))
     assert body is not None and "@MahirZeynalov को अब भारत (IN) और तुर्किये (TR) में रोक दिया गया है" in body.get_content()
     assert "भारत (IN)" in hindi_room["content"]["body"] and "Turkey" not in hindi_room["content"]["body"]
-    assert db_rows(config, "SELECT count(*) AS n FROM outbox WHERE status != 'sent'")[0]["n"] == 0
+    statuses = db_rows(config, "SELECT status, count(*) AS n FROM outbox GROUP BY status ORDER BY status")
+    assert statuses == [{"status": "held", "n": 1}, {"status": "sent", "n": 6}]  # Old room's alert is held
 
 
-def test_english_by_default_and_the_defaults_language_for_operators(
+def test_a_subscriber_without_a_language_reads_english_by_default(
     x_sandbox: XSandbox, tg_sandbox: TelegramSandbox, tmp_path: Path
 ) -> None:
     x, tg = x_sandbox, tg_sandbox
