@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from test_dispatch import HANDLES, subscribe, suspend
 
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.render import Renderer
@@ -16,10 +17,18 @@ from bot.sandbox.matrix_api import MatrixSandbox
 from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox
 from notifiers.matrix import MatrixNotifier
-from test_dispatch import HANDLES, store, subscribe, suspend  # noqa: F401 - the store fixture
-from tests.helpers_core import T0, Clock, rows
+from tests.helpers_core import T0, Clock, observe, rows, seen
 
 ROOM = "!room:sandbox"
+
+
+@pytest.fixture
+def store(store: Store) -> Store:
+    """conftest's store, with HANDLES watched and their baselines recorded (as in test_dispatch)."""
+    store.sync_watchlist([(h, ("journalist",)) for h in HANDLES], T0)
+    for n, handle in enumerate(HANDLES):
+        observe(store, handle, seen(account_id=str(n + 1), handle=handle), T0)
+    return store
 
 
 @pytest.fixture
