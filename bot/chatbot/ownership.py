@@ -7,22 +7,21 @@ or in the default language for admins told of a new claim.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.chatbot.caller import Caller, Reply, handle_arg, one_handle
 from bot.chatbot.claims import MAX_PENDING, code_in_profile, new_code
 from bot.chatbot.links import NOT_A_TAG, UsageError
+from bot.chatbot.lookup import Lookup, LookupFailed, lookup_failure
 from bot.chatbot.replies import when
 from bot.chatbot.userinput import QUOTE_MAX, SQLITE_MAX, is_digits, parse_number, quote
 from bot.i18n import ENGLISH, N_, Language, language
 from bot.models import Account, Availability, Observation
-from bot.ratelimit import SlidingWindow
 from bot.storage.accounts import Store
 from bot.storage.claims import Claim, ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
 from bot.text import TAG_RULE, clip, esc, is_tag
-from watchers.base import Watcher, WatcherError
 
 OWNER_EVENTS = ("restricted", "restored", "other")
 # Each /verify costs an X request from the budget the polls use: a few per person, then wait.
@@ -31,43 +30,10 @@ VERIFY_WINDOW = timedelta(minutes=10)
 CONFIG_REFUSAL = N_("this handle is in the operator's config")
 NOT_OWNER = "no longer the account's owner"
 OFF = N_("Adding handles from Telegram is turned off here. Ask the operators to add yours.")
-Lookup = Callable[[Sequence[str]], Awaitable[dict[str, Observation]]]
-
-
-class LookupFailed(Exception):
-    """X could not be asked right now; nothing about the claim changes (``minutes``: the budget's wait)."""
-
-    def __init__(self, message: str, minutes: int | None = None) -> None:
-        super().__init__(message)
-        self.minutes = minutes
-
-
-def x_lookup(watcher: Watcher, limiter: SlidingWindow, *, max_wait: float = 5.0) -> Lookup:
-    """Look handles up through the monitor's watcher, inside the same X request budget as the polls."""
-    async def lookup(handles: Sequence[str]) -> dict[str, Observation]:
-        wait = limiter.delay()
-        if wait > max_wait:
-            minutes = math.ceil(wait / 60)
-            raise LookupFailed(f"presswatch's X request budget is spent for about {minutes} min", minutes)
-        await limiter.acquire()
-        try:
-            result = await watcher.lookup_handles(list(handles))
-        except WatcherError as exc:
-            raise LookupFailed("X did not answer") from exc
-        return {observation.requested.casefold(): observation for observation in result.observations}
-
-    return lookup
 
 
 def owner_key(user_id: int, account_pk: int) -> str:
     return f"owner:{user_id}:{account_pk}"
-
-
-def _why(exc: LookupFailed, lang: Language) -> str:
-    if exc.minutes is not None:
-        return lang.gettext("presswatch's X request budget is spent for about {minutes} min").format(
-            minutes=exc.minutes)
-    return lang.gettext("X did not answer")
 
 
 class Ownership:
@@ -154,7 +120,7 @@ class Ownership:
             found = await self.lookup([claim.handle for claim in claims])
         except LookupFailed as exc:
             return Reply(_("I could not ask X right now ({why}). Your claim is kept: try /verify later.").format(
-                why=esc(_why(exc, caller.lang))))
+                why=esc(lookup_failure(exc, caller.lang))))
         lines: list[str] = []
         notes: list[tuple[int, str]] = []
         for claim in claims:

@@ -10,7 +10,8 @@ from enum import StrEnum
 from bot.chatbot import replies
 from bot.chatbot.caller import Caller, Reply, no_args, one_handle
 from bot.chatbot.links import UsageError
-from bot.chatbot.ownership import NOT_OWNER, Lookup, Ownership
+from bot.chatbot.lookup import Lookup
+from bot.chatbot.ownership import NOT_OWNER, Ownership
 from bot.chatbot.subscriptions import UNSUBSCRIBED, Subscriptions
 from bot.chatbot.userinput import parse_number
 from bot.i18n import ENGLISH, N_, Language, compiled, language, resolve

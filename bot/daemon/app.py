@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from bot import clock as wall
 from bot.chatbot.connection import start_application, stop_application
-from bot.chatbot.ownership import x_lookup
+from bot.chatbot.lookup import x_lookup
 from bot.config.model import Config, format_duration
 from bot.daemon import registry
 from bot.daemon.parts import build_chatbot, channel_pacers, subscriber_specs, telegram_pacer

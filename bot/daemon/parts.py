@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.chatbot.connection import PTBApplication, build_application
 from bot.chatbot.links import link_secret
-from bot.chatbot.ownership import Lookup
+from bot.chatbot.lookup import Lookup
 from bot.chatbot.service import SelfService
 from bot.chatbot.shell import Shell
 from bot.config.model import Config, SubscriberConfig
