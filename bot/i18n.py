@@ -22,16 +22,12 @@ from babel.units import format_unit
 
 from bot.countries import country_name
 from bot.models import EVERYWHERE
+from bot.said import N_, Said
 from bot.text import format_utc, utc
 
 LOCALE_DIR = Path(__file__).parent / "locales"
 DOMAIN = "presswatch"
 SOURCE = "en"  # the language of the msgids
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for translation where it is defined; it is translated where it is shown."""
-    return message
 
 
 _SPECIAL = {EVERYWHERE: N_("all countries"), "XY": N_("all countries (copyright)")}
@@ -110,6 +106,16 @@ class Language:
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
         return self.catalog.ngettext(singular, plural, count)
+
+    def say(self, text: str) -> str:
+        """A Said (bot/said.py) in this language, its quoted Saids too; plain text as it is."""
+        if not isinstance(text, Said):
+            return text
+        values = {key: self.say(value) for key, value in text.values.items()}
+        try:
+            return self.gettext(text.msgid).format(**values)
+        except (KeyError, IndexError, ValueError):  # a catalog that lost a placeholder: English is still right
+            return str(text)
 
     def country(self, code: str) -> str:
         """'TR' -> 'Turkey', 'Türkiye', 'तुर्किये'; XX: all countries; an unknown code comes back as itself."""

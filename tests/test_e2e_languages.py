@@ -58,7 +58,8 @@ def test_one_transition_reaches_each_subscriber_in_its_language(
     # No language of its own: the default language (tr); operator notices are in it too.
     assert by_default["plain"] == turkish["plain"]
     assert notice["plain"].startswith("⚠️ presswatch sağlık durumu: Bir abone devre dışı bırakıldı")
-    assert "Old room" in notice["plain"] and "bildirim #1" in notice["plain"]
+    assert "Old room abonesi devre dışı bırakıldı" in notice["plain"] and "bildirim #1" in notice["plain"]
+    assert "Yeniden etkinleştirilene kadar uyarıları bekletiliyor." in notice["plain"]
     assert "İlk görülme:" in turkish["plain"]
     assert str(mail["Subject"]) == "[presswatch] @MahirZeynalov भारत (IN) और तुर्किये (TR) में रोका गया"
     body = mail.get_body(("plain",))

@@ -295,3 +295,21 @@ def test_operator_notices_are_in_the_default_language() -> None:
     message = Renderer(default=language("tr")).operator(notice)
     assert "PRESSWATCH SAĞLIK DURUMU: Son zamanlarda başarılı yoklama yok" in message.text
     assert "1 Şubat 2021 14:05 UTC" in message.text
+
+
+def test_an_operator_notice_is_said_whole_in_the_default_language() -> None:
+    from bot.i18n import language
+    from bot.said import N_, Said
+
+    summary = Said(N_("Subscriber {name} was disabled"), name="<Old room>")
+    detail = Said(N_("{channel} {address}: {error}. Its alerts are held until it is enabled again."),
+                  channel="matrix", address="!left:sandbox", error="403 M_FORBIDDEN")
+    notice = Notice(4, NoticeKind.SUBSCRIBER_DISABLED, summary, detail, CONFIRMED)
+    message = Renderer(default=language("tr")).operator(notice)
+    assert message.subject.startswith("[presswatch sağlık durumu] Bir abone devre dışı bırakıldı: <Old room> abonesi")
+    assert "<Old room> abonesi devre dışı bırakıldı" in message.text
+    assert "!left:sandbox: 403 M_FORBIDDEN. Yeniden etkinleştirilene kadar uyarıları bekletiliyor." in message.text
+    assert "&lt;Old room&gt; abonesi" in message.telegram_html
+    hindi = Renderer(default=language("hi")).operator(notice)
+    assert "सदस्य <Old room> को निष्क्रिय किया गया" in hindi.text
+    assert Renderer().operator(notice).text.count("Subscriber <Old room> was disabled") == 1

@@ -29,6 +29,7 @@ from bot.models import Message, NoticeKind
 from bot.polling.monitor import CycleReport, Monitor
 from bot.polling.scheduler import PollSchedule
 from bot.ratelimit import SlidingWindow
+from bot.said import N_, Said
 from bot.storage.accounts import Store, open_db
 from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error
@@ -191,16 +192,17 @@ class App:
 
     def _restarted(self, name: str, exc: BaseException) -> None:
         self.outbox.notify_operators(
-            NoticeKind.TASK_RESTARTED, f"presswatch restarted its {name}",
-            f"It stopped on {type(exc).__name__}: {exc}. Nothing queued was lost; the log has the details.",
-            self.clock())
+            NoticeKind.TASK_RESTARTED, Said(N_("presswatch restarted its {task}"), task=name),
+            Said(N_("It stopped on {error_type}: {error}. Nothing queued was lost; the log has the details."),
+                 error_type=type(exc).__name__, error=exc), self.clock())
 
     def _storage_recovered(self, since: datetime, until: datetime, cause: str) -> None:
         minutes = max(1, round((until - since).total_seconds() / 60))
         self.outbox.notify_operators(
-            NoticeKind.STORAGE, f"The database refused writes for about {minutes} min",
-            f"From {iso(since)} to {iso(until)}: {cause}. presswatch kept every queued alert and "
-            "retried; polls of that time were not recorded (the accounts were read again after).", until)
+            NoticeKind.STORAGE, Said(N_("The database refused writes for about {minutes} min"), minutes=minutes),
+            Said(N_("From {since} to {until}: {cause}. presswatch kept every queued alert and retried; polls of "
+                    "that time were not recorded (the accounts were read again after)."),
+                 since=iso(since), until=iso(until), cause=cause), until)
 
     async def _cycle(self, now: datetime) -> CycleReport | None:
         if self._stop.is_set():

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.delivery.pacing import RetryPolicy, TelegramPacer
 from bot.models import NoticeKind
+from bot.said import N_, Said
 from bot.storage.outbox import Outbox, OutboxItem
 from notifiers.base import ConfigRefused, Moved, Notifier, NotifyError, Permanent, RetryLater
 
@@ -64,10 +65,11 @@ class Outcomes:
             for item in items:
                 self.outbox.mark_sent(item.id, now)
             if condition is not None:
-                self.outbox.resolve(condition, f"{channel.capitalize()} accepts presswatch's configuration again",
-                                    now)
+                self.outbox.resolve(condition, Said(N_("{channel} accepts presswatch's configuration again"),
+                                                    channel=channel.capitalize()), now)
             if undeliverable:
-                self.outbox.resolve(f"{UNDELIVERABLE}{sub.id}", f"Messages reach {sub.name} again", now)
+                self.outbox.resolve(f"{UNDELIVERABLE}{sub.id}", Said(N_("Messages reach {name} again"),
+                                                                     name=sub.name), now)
         if condition is not None:
             log.info("%s accepts presswatch's configuration again", channel)
         self._refused.pop(channel, None)
@@ -101,10 +103,11 @@ class Outcomes:
             for item in items:
                 self.outbox.mark_retry(item.id, now + timedelta(seconds=pause), str(error))
             self.outbox.notify_operators(
-                NoticeKind.CONFIG_REFUSED, f"{channel.capitalize()} refuses presswatch's configuration",
-                f"{error}. Messages on this channel are kept and tried again every "
-                f"{pause / 60:.0f} min until it is fixed; no subscriber was disabled.", now,
-                condition=error.condition)
+                NoticeKind.CONFIG_REFUSED,
+                Said(N_("{channel} refuses presswatch's configuration"), channel=channel.capitalize()),
+                Said(N_("{error}. Messages on this channel are kept and tried again every {minutes} min until it "
+                        "is fixed; no subscriber was disabled."), error=error, minutes=f"{pause / 60:.0f}"),
+                now, condition=error.condition)
         if self._refused.get(channel) != error.condition:
             log.error("%s: %s messages are kept and tried again every %.0f min", error, channel, pause / 60)
         self._refused[channel] = error.condition
@@ -116,8 +119,9 @@ class Outcomes:
             if not self.outbox.disable(sub.id, str(error), fingerprint):
                 return
             self.outbox.notify_operators(
-                NoticeKind.SUBSCRIBER_DISABLED, f"Subscriber {sub.name} was disabled",
-                f"{sub.channel} {sub.shown_address}: {error}. Its alerts are held until it is enabled again.", now)
+                NoticeKind.SUBSCRIBER_DISABLED, Said(N_("Subscriber {name} was disabled"), name=sub.name),
+                Said(N_("{channel} {address}: {error}. Its alerts are held until it is enabled again."),
+                     channel=sub.channel, address=sub.shown_address, error=error), now)
         log.warning("subscriber %s disabled: %s", sub.name, error)
 
     def _retry(self, items: Sequence[OutboxItem], error: NotifyError, now: datetime) -> None:
@@ -136,9 +140,10 @@ class Outcomes:
                     self.outbox.mark_retry(item.id, now + timedelta(seconds=delay), str(error))
             if old:
                 self.outbox.notify_operators(
-                    NoticeKind.DELIVERY_FAILED, f"An alert to {sub.name} could not be delivered",
-                    f"Gave up after {old[0].attempts} attempts: {error}. Later messages are still tried; you "
-                    "are told when one gets through.", now, condition=f"{UNDELIVERABLE}{sub.id}")
+                    NoticeKind.DELIVERY_FAILED, Said(N_("An alert to {name} could not be delivered"), name=sub.name),
+                    Said(N_("Gave up after {attempts} attempts: {error}. Later messages are still tried; you are "
+                            "told when one gets through."), attempts=old[0].attempts, error=error),
+                    now, condition=f"{UNDELIVERABLE}{sub.id}")
         if old:
             self._undeliverable.add(sub.id)
             log.warning("gave up on %d messages to %s: %s", len(old), sub.name, error)

@@ -75,7 +75,8 @@ def _alert_view(t: Transition, lang: Language, cap: int | None) -> dict[str, Any
 
 def operator_subject(n: Notice, lang: Language) -> str:
     """'[presswatch health] X usage cap reached: ...': one short line."""
-    return clip(one_line(f"[presswatch health] {notice_title(n.kind, lang)}: {n.summary}"), SUBJECT_MAX)
+    prefix = lang.gettext("[presswatch health]")
+    return clip(one_line(f"{prefix} {notice_title(n.kind, lang)}: {lang.say(n.summary)}"), SUBJECT_MAX)
 
 
 def _operator_view(n: Notice, lang: Language, cap: int | None) -> dict[str, Any]:
@@ -84,8 +85,8 @@ def _operator_view(n: Notice, lang: Language, cap: int | None) -> dict[str, Any]
         "kind": str(n.kind),
         "title": notice_title(n.kind, lang),
         "icon": "✅" if n.kind == NoticeKind.RECOVERED else "⚠️",
-        "summary": clip(n.summary, cap),
-        "detail": clip(n.detail, cap),
+        "summary": clip(lang.say(n.summary), cap),
+        "detail": clip(lang.say(n.detail), cap),
         "at": lang.when(n.at),
     }
 

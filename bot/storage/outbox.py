@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.models import Event, EventKind, Notice, NoticeKind, Subscriber
 from bot.routing import matches
+from bot.said import N_, Said, from_json, words_json
 from bot.storage.rows import OutboxItem, SubscriberSpec, route_key, spec_columns, subscriber_from_row
 from bot.storage.subscribers import SubscriberBook, _like
 from bot.text import format_utc, parse_iso
@@ -86,6 +87,9 @@ class Outbox(SubscriberBook):
                          *, condition: str | None = None) -> int | None:
         """Record an operator notice and queue it to every operator.
 
+        ``summary`` and ``detail`` are sentences presswatch wrote: a Said (bot/said.py) keeps its words, so
+        that the notice is sent in ``i18n.default_language``; the English text is what the database shows.
+
         With a ``condition``, a notice is raised once while that condition stays unresolved.
         Returns the notice id, or None when it was already raised.
         """
@@ -94,8 +98,8 @@ class Outbox(SubscriberBook):
                 "SELECT id FROM notices WHERE condition = ? AND resolved_at IS NULL", [condition]
             ):
                 return None
-            notice = {"kind": str(kind), "condition": condition, "summary": summary, "detail": detail,
-                      "at": now.isoformat()}
+            notice = {"kind": str(kind), "condition": condition, "summary": str(summary), "detail": str(detail),
+                      "at": now.isoformat(), "words": words_json(summary, detail)}
             notice_id = int(self.db.table("notices").insert(notice).last_rowid or 0)
             self.db.conn.executemany(
                 "INSERT INTO outbox (notice_id, subscriber_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
@@ -106,15 +110,17 @@ class Outbox(SubscriberBook):
 
     def resolve(self, condition: str, summary: str, now: datetime) -> int | None:
         """Clear an open condition and tell the operators it recovered (once); None if none was open."""
-        open_rows = self._rows("SELECT summary, at FROM notices WHERE condition = ? AND resolved_at IS NULL"
-                               " ORDER BY id", [condition])
+        open_rows = self._rows("SELECT summary, detail, words, at FROM notices WHERE condition = ? AND"
+                               " resolved_at IS NULL ORDER BY id", [condition])
         if not open_rows:
             return None
         first = open_rows[0]
         with self.db.atomic():
             self.db.execute("UPDATE notices SET resolved_at = ? WHERE condition = ? AND resolved_at IS NULL",
                             [now.isoformat(), condition])
-            detail = f"Cleared: {first['summary']} (noticed {format_utc(parse_iso(first['at']))})."
+            cleared = from_json(first["words"], first["summary"], first["detail"])[0]
+            detail = Said(N_("Cleared: {summary} (noticed {at})."), summary=cleared,
+                          at=format_utc(parse_iso(first["at"])))
             return self.notify_operators(NoticeKind.RECOVERED, summary, detail, now)
 
     def open_conditions(self) -> list[str]:
@@ -126,7 +132,8 @@ class Outbox(SubscriberBook):
         if not rows:
             return None
         row = rows[0]
-        return Notice(row["id"], NoticeKind(row["kind"]), row["summary"], row["detail"], parse_iso(row["at"]))
+        summary, detail = from_json(row.get("words"), row["summary"], row["detail"])
+        return Notice(row["id"], NoticeKind(row["kind"]), summary, detail, parse_iso(row["at"]))
 
     def claim_due(self, now: datetime, limit: int, channel: str | None = None, *,
                   fresh: bool = False) -> list[OutboxItem]:
