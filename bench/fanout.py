@@ -1,19 +1,25 @@
-"""Benchmark: one transition fanned out to N Telegram subscribers and M email subscribers.
+"""Benchmark: one transition fanned out to N Telegram subscribers, M email subscribers, W webhooks and R
+Matrix rooms.
 
-    python bench/fanout.py [--subscribers 10000] [--rate 30] [--emails 10000] [--quick] [--together]
+    python bench/fanout.py [--subscribers 10000] [--rate 30] [--emails 10000] [--webhooks 2000] [--rooms 1000]
+                           [--quick] [--together]
 
 Everything is real except the far ends: a Store on a temporary file, the transition recorded through
 Store.record (baseline, then two agreeing polls, so the outbox rows are written in the transition's own
 transaction by Outbox.fan_out), the Dispatcher with its TelegramPacer, the TelegramNotifier on
 python-telegram-bot's Bot (notifiers.telegram.build_bot) talking HTTP to the Telegram sandbox that
 enforces RATE/s overall, 1/s per chat and 20/min per group (the chats are private, so the group limit
-does not apply), and the EmailNotifier (aiosmtplib) talking SMTP to the mail sink.
+does not apply), the EmailNotifier (aiosmtplib) talking SMTP to the mail sink, the WebhookNotifier (httpx)
+posting signed JSON to W webhooks of the webhook sink (which verifies every signature), and the
+MatrixNotifier (httpx) sending to R rooms of the homeserver sandbox, each paced as `presswatch run` paces
+them (bot.daemon.parts.channel_pacers: Matrix 10/s for the account, 1/s a room).
 
 The Telegram sandbox runs in a child process by default (``--sandbox-thread``: in this process, where its
 HTTP threads share the GIL with the client and slow it down). By default the Telegram lane is drained
 first, then the email lane, each by its own Dispatcher, so each channel's figures are its own;
 ``--together`` drains both through one Dispatcher, as ``presswatch run`` wires it. ``--quick`` is a
-CI-sized run: 1,000 chats at 200/s and 1,000 emails.
+CI-sized run: 1,000 chats at 200/s, 1,000 emails, 300 webhooks and 200 rooms. The webhook sink and the
+homeserver run in threads of this process.
 
 It prints figures; it does not assert rates. It exits non-zero only when the run is broken: a message lost
 or doubled, or an outbox row not sent.
@@ -155,16 +161,86 @@ def record_transition(store: Any, now_fn: Any) -> tuple[int, float]:
     return written[0], elapsed
 
 
+class OtherChannels:
+    """W webhooks (signed JSON) on the webhook sink and R rooms on the Matrix homeserver sandbox."""
+
+    def __init__(self, webhooks: int, rooms: int) -> None:
+        from bot.sandbox.matrix_api import MatrixSandbox
+        from bot.sandbox.webhook_sink import WebhookSink
+
+        self.sink = WebhookSink().start()
+        self.homeserver = MatrixSandbox().start()
+        self.urls = [self.sink.add_hook(f"w{i}", "json", f"secret-{i}") for i in range(webhooks)]
+        self.rooms = [self.homeserver.add_room(f"!room{i}:bench") for i in range(rooms)]
+        self.lanes = [Lane("webhook", webhooks), Lane("matrix", rooms)]
+
+    def subscribe(self, outbox: Any, now: Any) -> None:
+        from bot.storage.outbox import SubscriberSpec
+
+        for i, url in enumerate(self.urls):
+            outbox.upsert_subscriber(SubscriberSpec(key=f"hook:{i}", name=f"hook {i}", channel="webhook",
+                                                    address=url), now)
+        for i, room in enumerate(self.rooms):
+            outbox.upsert_subscriber(SubscriberSpec(key=f"room:{i}", name=f"room {i}", channel="matrix",
+                                                    address=room, language="tr" if i % 2 else "hi"), now)
+
+    async def drain(self, store: Any, rate: int, timeout: float, progress: Any) -> None:
+        from bot import clock
+        from notifiers.matrix import MatrixNotifier
+        from notifiers.webhook import Hook, WebhookNotifier
+
+        hooks = {url: Hook(url, "json", f"secret-{i}") for i, url in enumerate(self.urls)}
+        async with WebhookNotifier(hooks, unix=clock.unix) as webhook, \
+                MatrixNotifier(self.homeserver.base_url, self.homeserver.token) as matrix:
+            for lane, notifier in zip(self.lanes, (webhook, matrix), strict=True):
+                if lane.expected:
+                    await drain(store, {lane.channel: notifier}, [lane], rate, timeout, progress)
+
+    def rows(self, table: Any, mark: Any) -> list[str]:
+        """Add this side's figures to ``table``; returns what broke."""
+        hooks_lane, rooms_lane = self.lanes
+        accepted = [r for r in self.sink.received if r.status < 300]
+        per_hook = collections.Counter(r.path for r in accepted)
+        hook_dupes = sum(n - 1 for n in per_hook.values())
+        hook_lost = len(self.urls) - len(per_hook)
+        unsigned = sum(1 for r in accepted if not r.verified)
+        per_room = collections.Counter(room for room in self.rooms for _ in self.homeserver.room(room))
+        room_dupes = sum(n - 1 for n in per_room.values())
+        room_lost = len(self.rooms) - len(per_room)
+        table.add_section()
+        for lane, got, dupes, lost in ((hooks_lane, len(accepted), hook_dupes, hook_lost),
+                                       (rooms_lane, sum(per_room.values()), room_dupes, room_lost)):
+            seconds = lane.finished - lane.started
+            per_second = got / seconds if seconds > 0 else float("nan")
+            table.add_row(f"{lane.channel} messages received / subscribers", f"{got:,} / {lane.expected:,}", "")
+            table.add_row(f"{lane.channel} messages per second", f"{per_second:.1f}/s over {seconds:.1f} s",
+                          "Matrix paced at 10/s" if lane.channel == "matrix" else "")
+            table.add_row(f"{lane.channel} duplicates / lost", f"{dupes} / {lost}",
+                          f"0 / 0 {mark(dupes == 0 and lost == 0)}")
+        table.add_row("webhook posts whose signature did not verify", f"{unsigned}", f"0 {mark(unsigned == 0)}")
+        broken = [f"{lane.channel} lane did not finish" for lane in self.lanes if lane.extra.get("timed_out")]
+        if hook_dupes or hook_lost or room_dupes or room_lost or unsigned:
+            broken.append(f"webhook lost {hook_lost} dup {hook_dupes} unsigned {unsigned}; "
+                          f"matrix lost {room_lost} dup {room_dupes}")
+        return broken
+
+    def stop(self) -> None:
+        self.sink.stop()
+        self.homeserver.stop()
+
+
 async def drain(store: Any, notifiers: dict[str, Any], lanes: list[Lane], rate: int, timeout: float,
                 progress: Any) -> None:
     """Run a Dispatcher until every row of these lanes is sent (or the timeout)."""
     from bot import clock
+    from bot.daemon.parts import channel_pacers
     from bot.delivery.dispatch import Dispatcher, TelegramPacer
     from bot.delivery.render import Renderer
     from bot.storage.outbox import Outbox
 
     dispatcher = Dispatcher(store, Outbox(store.db), Renderer(), notifiers, clock=clock.now,
-                            pacer=TelegramPacer(overall=rate, per_chat=1, group_per_minute=20))
+                            pacer=TelegramPacer(overall=rate, per_chat=1, group_per_minute=20),
+                            pacers=channel_pacers())
     stop = asyncio.Event()
     started = time.perf_counter()
     for lane in lanes:
@@ -214,6 +290,7 @@ async def run(args: argparse.Namespace) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="presswatch-fanout-")
     telegram = TelegramSide(rate, args.sandbox_thread)
     sink = MailSink(security="none").start()
+    others = OtherChannels(args.webhooks, args.rooms)
     broken: list[str] = []
     try:
         db = open_db(Path(tmp.name) / "fanout.db")
@@ -229,19 +306,21 @@ async def run(args: argparse.Namespace) -> int:
         for i, address in enumerate(emails):
             outbox.upsert_subscriber(SubscriberSpec(key=f"mail:{i}", name=f"reader {i}", channel="email",
                                                     address=address), now)
+        others.subscribe(outbox, now)
+        total = n_tg + n_mail + args.webhooks + args.rooms
         transition_id, record_s = record_transition(store, clock.now)
         rows = db.execute("SELECT count(*) FROM outbox WHERE transition_id = ?", [transition_id]).fetchone()[0]
         console.print(f"transition {transition_id} recorded with {rows:,} outbox rows in one transaction "
                       f"({record_s:.2f} s); draining ...")
-        if rows != n_tg + n_mail:
-            broken.append(f"{rows} outbox rows written, expected {n_tg + n_mail}")
+        if rows != total:
+            broken.append(f"{rows} outbox rows written, expected {total}")
 
         bot = build_bot(telegram.token, telegram.base_url)
         pool = getattr(getattr(bot.request, "_client", None), "_transport", None)
         pool_size = getattr(getattr(pool, "_pool", None), "_max_connections", None)
         email = EmailNotifier(host=sink.host, port=sink.port, security="none", sender=SENDER)
         tg_lane, mail_lane = Lane("telegram", n_tg), Lane("email", n_mail)
-        timeout = args.timeout or (n_tg / rate * 2 + n_mail / 50 + 120)
+        timeout = args.timeout or (n_tg / rate * 2 + n_mail / 50 + args.webhooks / 20 + args.rooms / 5 + 120)
         progress = lambda text: console.print(f"  ... {text}")  # noqa: E731
         async with bot:  # initialize (getMe) and shut the HTTP client down afterwards
             if args.together:
@@ -250,6 +329,7 @@ async def run(args: argparse.Namespace) -> int:
             else:
                 await drain(store, {"telegram": TelegramNotifier(bot)}, [tg_lane], rate, timeout, progress)
                 await drain(store, {"email": email}, [mail_lane], rate, timeout, progress)
+        await others.drain(store, rate, timeout, progress)
         await email.aclose()
 
         # Telegram figures, from what the sandbox received.
@@ -279,9 +359,11 @@ async def run(args: argparse.Namespace) -> int:
 
         ratio = achieved / rate if received else 0.0
         where = "in a thread of this process" if args.sandbox_thread else "in its own process"
-        table = Table(caption=f"Telegram sandbox {where}; mail sink in a thread of this process",
+        table = Table(caption=f"Telegram sandbox {where}; mail sink, webhook sink and homeserver in threads of "
+                              "this process",
                       title=f"presswatch fan-out: 1 transition -> {n_tg:,} Telegram chats at {rate}/s allowed, "
-                            f"{n_mail:,} emails" + (" (one Dispatcher for both)" if args.together else ""))
+                            f"{n_mail:,} emails, {args.webhooks:,} webhooks, {args.rooms:,} Matrix rooms"
+                            + (" (one Dispatcher for Telegram and email)" if args.together else ""))
         table.add_column("figure")
         table.add_column("value", justify="right")
         table.add_column("target")
@@ -304,6 +386,7 @@ async def run(args: argparse.Namespace) -> int:
         table.add_row("SMTP connections used", f"{sink.connections}", "1 per burst")
         table.add_row("email duplicates / lost", f"{mail_dupes} / {mail_lost}",
                       f"0 / 0 {mark(mail_dupes == 0 and mail_lost == 0)}")
+        broken += others.rows(table, mark)
         table.add_section()
         table.add_row("outbox rows by status", ", ".join(f"{k} {v:,}" for k, v in sorted(status.items())), "")
         table.add_row("rows that needed more than one attempt", f"{retries}", "")
@@ -314,7 +397,7 @@ async def run(args: argparse.Namespace) -> int:
 
         if tg_lost or tg_dupes or mail_lost or mail_dupes:
             broken.append(f"telegram lost {tg_lost} dup {tg_dupes}; email lost {mail_lost} dup {mail_dupes}")
-        if status.get("sent", 0) != n_tg + n_mail:
+        if status.get("sent", 0) != total:
             broken.append(f"outbox not fully sent: {status}")
         for lane in (tg_lane, mail_lane):
             if lane.extra.get("timed_out"):
@@ -322,6 +405,7 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         telegram.stop()
         sink.stop()
+        others.stop()
         tmp.cleanup()
     for problem in broken:
         console.print(f"[red]BROKEN RUN[/red]: {problem}")
@@ -333,20 +417,25 @@ def main() -> int:
     parser.add_argument("--subscribers", type=int, default=None, help="Telegram chats (default 10,000)")
     parser.add_argument("--rate", type=int, default=None, help="Telegram messages/s allowed (default 30)")
     parser.add_argument("--emails", type=int, default=None, help="email subscribers (default 10,000)")
-    parser.add_argument("--quick", action="store_true", help="CI size: 1,000 chats at 200/s, 1,000 emails")
+    parser.add_argument("--webhooks", type=int, default=None, help="JSON webhooks (default 2,000)")
+    parser.add_argument("--rooms", type=int, default=None, help="Matrix rooms (default 1,000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="CI size: 1,000 chats at 200/s, 1,000 emails, 300 webhooks, 200 rooms")
     parser.add_argument("--together", action="store_true", help="both channels through one Dispatcher")
     parser.add_argument("--sandbox-thread", action="store_true",
                         help="run the Telegram sandbox in this process (shares the GIL with the client)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds before a lane counts as stuck")
     args = parser.parse_args()
-    quick = (1_000, 200, 1_000)
-    full = (10_000, 30, 10_000)
+    quick = (1_000, 200, 1_000, 300, 200)
+    full = (10_000, 30, 10_000, 2_000, 1_000)
     defaults = quick if args.quick else full
     args.subscribers = defaults[0] if args.subscribers is None else args.subscribers
     args.rate = defaults[1] if args.rate is None else args.rate
     args.emails = defaults[2] if args.emails is None else args.emails
-    if args.subscribers < 1 or args.rate < 1 or args.emails < 0:
-        parser.error("--subscribers and --rate must be >= 1, --emails >= 0")
+    args.webhooks = defaults[3] if args.webhooks is None else args.webhooks
+    args.rooms = defaults[4] if args.rooms is None else args.rooms
+    if args.subscribers < 1 or args.rate < 1 or min(args.emails, args.webhooks, args.rooms) < 0:
+        parser.error("--subscribers and --rate must be >= 1, --emails, --webhooks and --rooms >= 0")
     return asyncio.run(run(args))
 
 

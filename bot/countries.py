@@ -48,6 +48,13 @@ def normalize_country(text: str) -> str:
     raise ValueError(f"{text!r} is not an ISO 3166 alpha-2 code{hint}")
 
 
+def alpha2_hint(text: str) -> str | None:
+    """The alpha-2 code of an alpha-3 one ('TUR' -> 'TR'), or None."""
+    code = text.strip().upper()
+    match = pycountry.countries.get(alpha_3=code) if len(code) == 3 and code.isalpha() else None
+    return str(match.alpha_2) if match is not None else None
+
+
 def describe(codes: tuple[str, ...] | list[str] | frozenset[str]) -> str:
     """'India (IN), Turkey (TR)'."""
     return ", ".join(f"{country_name(code)} ({code})" for code in sorted(codes))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -171,19 +171,46 @@ class Subscriber:
     accounts: frozenset[int] = frozenset()  # store keys of accounts; empty means all
     operator: bool = False
     enabled: bool = True
+    language: str = ""  # a catalog code ('tr'); '' for the default language
+
+    @property
+    def shown_address(self) -> str:
+        """The address as logs, notices and replies may show it: a webhook URL carries a token, so only its
+        scheme and host are shown ('https://hooks.slack.com/…')."""
+        return hidden_url(self.address) if self.channel == "webhook" else self.address
+
+
+def hidden_url(url: str) -> str:
+    """'https://hooks.slack.com/services/T0/B0/xyz' -> 'https://hooks.slack.com/…': never the path or query."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/…" if rest else "…"
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A rendered alert, ready for any channel."""
+    """A rendered alert, ready for any channel.
+
+    ``data`` is the alert as values (the webhook payload without its version; empty for notices and
+    digests); ``key`` names this delivery, the same on every attempt (Matrix's txnId, a webhook's
+    X-Presswatch-Delivery): a receiver can drop a copy it already has.
+    """
 
     subject: str
     text: str
     html: str
     telegram_html: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    key: str = ""
     # The one-click unsubscribe link of the subscriber this copy goes to (RFC 8058), or "": per copy, not per
     # rendering, so the dispatcher sets it on each email just before it is sent.
     list_unsubscribe: str = ""
+
+    def with_data(self, data: Mapping[str, Any]) -> Message:
+        return replace(self, data=data)
+
+    def with_key(self, key: str) -> Message:
+        return replace(self, key=key)
 
 
 class NoticeKind(StrEnum):

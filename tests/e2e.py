@@ -18,6 +18,8 @@ from bot.sandbox.configs import write_config as sandbox_write
 WAIT = 30  # seconds: a bound on every wait, never a sleep
 X_TOKEN = "sandbox-token"
 TG_TOKEN = "123456:sandbox"
+MATRIX_TOKEN = "syt_sandbox_token"
+HOOK_SECRET = "sandbox-hook-secret"
 
 
 def write_config(
@@ -44,6 +46,8 @@ def write_config(
 
 def env() -> dict[str, str]:
     return os.environ | {"X_BEARER_TOKEN": X_TOKEN, "TELEGRAM_BOT_TOKEN": TG_TOKEN, "SMTP_PASSWORD": "smtp-secret",
+                         "MATRIX_ACCESS_TOKEN": MATRIX_TOKEN, "HOOK_SECRET": HOOK_SECRET,
+                         "SLACK_WEBHOOK_URL": "https://hooks.slack.test/services/T0/B0/sandbox",
                          "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from bot.chatbot.caller import Caller, Reply
 from bot.chatbot.claims import CODE_PREFIX
 from bot.chatbot.links import link_secret
-from bot.chatbot.ownership import LookupFailed
+from bot.chatbot.lookup import LookupFailed
 from bot.chatbot.service import SelfService
 from bot.models import Availability, Observation
 from bot.storage.accounts import Store, open_db

@@ -27,10 +27,11 @@ class Harness:
     def texts(self, chat_id: int) -> list[str]:
         return [message["plain"] for message in self.tg.sent_to(chat_id)]
 
-    async def say(self, chat_id: int, text: str, *, user: int | None = None, chat_type: str = "private") -> str:
+    async def say(self, chat_id: int, text: str, *, user: int | None = None, chat_type: str = "private",
+                  language_code: str | None = "en") -> str:
         """Send a message as a user and return the bot's answer in that chat."""
         before = len(self.tg.sent_to(chat_id))
-        self.tg.inject_message(chat_id, text, from_id=user, chat_type=chat_type)
+        self.tg.inject_message(chat_id, text, from_id=user, chat_type=chat_type, language_code=language_code)
         assert await self.tg.wait_for_replies_async(chat_id, before + 1, WAIT), f"no answer to {text!r}"
         return self.texts(chat_id)[before]
 

@@ -22,6 +22,7 @@ from bot.config.written import WrittenInt
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"X_BEARER_TOKEN": "x-token-1234", "TELEGRAM_BOT_TOKEN": "123:tg-token", "SMTP_PASSWORD": "smtp-pw-987"}
+ONE_CHANNEL = "exactly one of email, telegram_chat, webhook or matrix_room"
 BASE = """\
 version: 1
 database: presswatch.db
@@ -148,14 +149,15 @@ SUBSCRIBER_BAD = [
     ),
     ("email: desk@example.org\n    events: []", "subscribers.1.events", "at least one", 15),
     ("email: not an address", "subscribers.1.email", "is not an email address", 14),
-    ("email: desk@example.org\n    telegram_chat: 5", "subscribers.1", "exactly one of email or telegram_chat", 13),
-    ("countries: [TR]", "subscribers.1", "exactly one of email or telegram_chat", 13),
+    ("email: desk@example.org\n    telegram_chat: 5", "subscribers.1", ONE_CHANNEL, 13),
+    ("countries: [TR]", "subscribers.1", ONE_CHANNEL, 13),
     ("telegram_chat: -100123", "subscribers.1.telegram_chat", "needs a telegram section", 14),
     ("email: desk@example.org\n    tags: ['#x']", "subscribers.1.tags.0", "is not a tag", 15),
     (
         "email: desk@example.org\n    country: [TR]",
         "subscribers.1.country",
-        "unknown key (a typo? known keys: name, email, telegram_chat, countries, events, tags)",
+        "unknown key (a typo? known keys: name, email, telegram_chat, webhook, matrix_room, language, countries, "
+        "events, tags)",
         15,
     ),
     (
@@ -361,18 +363,25 @@ def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
 
 
 def test_the_example_config_validates() -> None:
-    config = load_config(ROOT / "config.example.yaml", ENV)
+    env = ENV | {"MATRIX_ACCESS_TOKEN": "syt_example", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x",
+                 "HOOK_SECRET": "hook-secret-1"}
+    config = load_config(ROOT / "config.example.yaml", env)
     assert config.database == ROOT / "presswatch.db"
     assert [(entry.handle, entry.poll_interval) for entry in config.watchlist] == [
         ("MahirZeynalov", None), ("NamedInCourt", 60.0)]
     assert (config.x.interval, config.x.min_poll_interval, config.x.reserve, config.x.jitter) == (None, 60.0, 0.1, None)
     assert config.detection.recheck_after == 15.0
-    desk, channel = config.subscribers
+    desk, channel, turkish, slack, partner, room = config.subscribers
     assert (desk.email, desk.countries, desk.events) == ("desk@example.org", ["TR", "IN"], ["restricted", "restored"])
     assert channel.telegram_chat == -1001234567890
+    assert (turkish.language, room.matrix_room, room.language) == ("tr", "!AbCdEf:example.org", "hi")
+    assert slack.webhook is not None and slack.webhook.format == "slack"
+    assert partner.webhook is not None and partner.webhook.secret is not None
+    assert config.i18n.default_language == "en" and config.matrix is not None
     assert config.operators[0].telegram_chat == 11111111
     assert config.email is not None and config.email.from_ == "presswatch <alerts@example.org>"
-    assert sorted(config.secrets()) == sorted(ENV.values())
+    # A webhook URL is a secret even when written out (it may carry a token).
+    assert sorted(config.secrets()) == sorted([*env.values(), "https://partner.example/hooks/presswatch"])
 
 
 def test_env_vars_are_substituted_inside_strings_and_dollar_dollar_escapes(tmp_path: Path) -> None:

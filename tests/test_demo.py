@@ -27,6 +27,8 @@ def test_the_demo_plays_both_cases_and_every_change_is_alerted_once() -> None:
                             env=os.environ | {"COLUMNS": "200"}, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Recorded: 1 renamed, 1 suspended, 6 unwithheld, 7 withheld" in result.stdout
-    assert "Delivered: 10 Telegram messages (10 seen by the Bot API sandbox), 14 emails (14 seen by the mail " \
-           "sink), 0 operator alerts" in result.stdout
+    assert "Delivered: 13 Telegram messages (13 seen by the Bot API sandbox), 14 emails (14 seen by the mail " \
+           "sink), 3 webhook posts (3 seen by the webhook sink), 0 operator alerts" in result.stdout
+    assert "IPI Türkiye (Telegram, in Turkish): [presswatch] @MahirZeynalov şu ülkelerde erişime engellendi: " \
+           "Türkiye (TR)" in result.stdout
     assert "demo finished: every change alerted once, no false alarm" in result.stdout

@@ -51,7 +51,7 @@ def test_a_running_daemon_polls_an_import_from_its_next_cycle_and_stops_after_a_
         assert mail_sink.wait_for(1, WAIT), "the suspension of an imported account is alerted"
         [mail] = mail_sink.messages
         assert (mail["To"], mail["Subject"]) == (DESK, "[presswatch] @basin_ozgur suspended")
-        assert f"Listed in:   {ORDER}\r\n" in mail.get_body(("plain",)).get_content()  # SMTP lines end in CRLF
+        assert f"Listed in: {ORDER}\r\n" in mail.get_body(("plain",)).get_content()  # SMTP lines end in CRLF
 
         undo = presswatch("remove", "--source", ORDER, config=config)
         assert undo.returncode == 0, undo.stderr

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.i18n import language
 from bot.models import NoticeKind
+from bot.said import N_, Said
 from bot.storage.accounts import Store
 from bot.storage.outbox import Outbox, SubscriberSpec
 from tests.helpers_core import SUSPENDED, T0, observe, rows, seen
@@ -219,3 +221,17 @@ def test_move_address_changes_where_the_next_claim_goes(store: Store, outbox: Ou
     outbox.mark_retry(item.id, T0, "migrated")
     [again] = outbox.claim_due(T0, 1)
     assert again.subscriber.address == "-1001"
+
+
+def test_a_notice_keeps_its_words_to_be_said_in_the_default_language(store: Store, outbox: Outbox) -> None:
+    outbox.upsert_subscriber(spec("ops", operator=True), T0)
+    summary = Said(N_("Subscriber {name} was disabled"), name="Desk {1}")
+    first = outbox.notify_operators(NoticeKind.SUBSCRIBER_DISABLED, summary, "plain words", T0, condition="c")
+    [row] = rows(store.db, "SELECT summary FROM notices WHERE id = ?", [first])
+    assert row["summary"] == "Subscriber Desk {1} was disabled"  # the English text, for history and logs
+    notice = outbox.notice(first or 0)
+    assert notice is not None and isinstance(notice.summary, Said) and notice.summary.values == {"name": "Desk {1}"}
+    assert not isinstance(notice.detail, Said) and notice.detail == "plain words"
+    cleared = outbox.notice(outbox.resolve("c", Said(N_("Messages reach {name} again"), name="Desk"), LATER) or 0)
+    assert cleared is not None and isinstance(cleared.detail, Said)
+    assert language("tr").say(cleared.detail).startswith("Giderildi: Desk {1} abonesi devre dışı bırakıldı")

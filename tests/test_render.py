@@ -264,3 +264,52 @@ def test_a_huge_operator_detail_is_trimmed(renderer: Renderer) -> None:
     message = renderer.operator(notice(detail="<err> " * 5000, summary="s\nt" * 100))
     assert_valid_telegram(message.telegram_html)
     assert "\n" not in message.subject
+
+
+@pytest.mark.parametrize(("code", "sentence", "label"), [
+    ("tr", "@MahirZeynalov artık şu ülkelerde erişime engellendi: Hindistan (IN) ve Türkiye (TR)", "Ad:"),
+    ("hi", "@MahirZeynalov को अब भारत (IN) और तुर्किये (TR) में रोक दिया गया है", "नाम:"),
+])
+def test_an_alert_speaks_the_subscribers_language(renderer: Renderer, code: str, sentence: str, label: str) -> None:
+    from bot.i18n import language
+
+    message = renderer.alert(transition(countries=("TR", "IN"), withheld_in=("TR", "IN")), language(code))
+    assert sentence in message.text and sentence in visible_text(message.telegram_html)
+    assert label in message.text and f'<html lang="{code}">' in message.html
+    assert "India" not in message.text + message.html + message.telegram_html + message.subject
+    assert_valid_telegram(message.telegram_html)
+
+
+def test_a_digest_counts_in_the_subscribers_language(renderer: Renderer) -> None:
+    from bot.i18n import language
+
+    message, count = renderer.digest([transition(), transition(id=8, kind=EventKind.SUSPENDED)], language("tr"))
+    assert count == 2 and message.text.startswith("presswatch: aynı anda 2 değişiklik")
+    assert message.subject.startswith("[presswatch] 2 değişiklik: ")
+
+
+def test_operator_notices_are_in_the_default_language() -> None:
+    from bot.i18n import language
+
+    notice = Notice(3, NoticeKind.STALE, "no poll", "since noon", CONFIRMED)
+    message = Renderer(default=language("tr")).operator(notice)
+    assert "PRESSWATCH SAĞLIK DURUMU: Son zamanlarda başarılı yoklama yok" in message.text
+    assert "1 Şubat 2021 14:05 UTC" in message.text
+
+
+def test_an_operator_notice_is_said_whole_in_the_default_language() -> None:
+    from bot.i18n import language
+    from bot.said import N_, Said
+
+    summary = Said(N_("Subscriber {name} was disabled"), name="<Old room>")
+    detail = Said(N_("{channel} {address}: {error}. Its alerts are held until it is enabled again."),
+                  channel="matrix", address="!left:sandbox", error="403 M_FORBIDDEN")
+    notice = Notice(4, NoticeKind.SUBSCRIBER_DISABLED, summary, detail, CONFIRMED)
+    message = Renderer(default=language("tr")).operator(notice)
+    assert message.subject.startswith("[presswatch sağlık durumu] Bir abone devre dışı bırakıldı: <Old room> abonesi")
+    assert "<Old room> abonesi devre dışı bırakıldı" in message.text
+    assert "!left:sandbox: 403 M_FORBIDDEN. Yeniden etkinleştirilene kadar uyarıları bekletiliyor." in message.text
+    assert "&lt;Old room&gt; abonesi" in message.telegram_html
+    hindi = Renderer(default=language("hi")).operator(notice)
+    assert "सदस्य <Old room> को निष्क्रिय किया गया" in hindi.text
+    assert Renderer().operator(notice).text.count("Subscriber <Old room> was disabled") == 1

@@ -13,7 +13,7 @@ ORDER = "Court order 2016/1234"
 
 def test_an_alert_about_an_imported_account_says_what_it_was_listed_in() -> None:
     message = Renderer().alert(transition(listed_in=ORDER))
-    assert f"Listed in:   {ORDER}\n" in message.text
+    assert f"Listed in: {ORDER}\n" in message.text
     assert f"<b>Listed in:</b> {ORDER}\n" in message.telegram_html
     assert f'<th align="left">Listed in</th><td>{ORDER}</td>' in message.html
 
@@ -25,7 +25,7 @@ def test_an_alert_about_an_account_of_the_config_or_telegram_has_no_such_line() 
 
 def test_the_reference_is_escaped_and_kept_on_one_line() -> None:
     message = Renderer().alert(transition(listed_in="<b>Order</b> & 2\nForged: line"))
-    assert "Listed in:   <b>Order</b> & 2 Forged: line\n" in message.text
+    assert "Listed in: <b>Order</b> & 2 Forged: line\n" in message.text
     assert "<b>Listed in:</b> &lt;b&gt;Order&lt;/b&gt; &amp; 2 Forged: line" in message.telegram_html
     assert "&lt;b&gt;Order&lt;/b&gt; &amp; 2 Forged: line" in message.html
 

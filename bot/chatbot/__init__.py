@@ -1,6 +1,6 @@
 """The Telegram bot: the PTB shell (shell: the handlers; connection: the Application's start and stop;
 updates) and its core without PTB (service: the command table and its callables; subscriptions, ownership,
-claims (the codes that prove a claim), links, replies, caller, userinput).
+lookup (the X lookup of /verify), claims (the codes that prove a claim), links, replies, caller, userinput).
 
 The core decides, the shell only adapts updates and sends replies. Every part is handed in by constructor
 (the daemon builds them): the repositories, the pacer, the X lookup. May import: the pure core of bot/,

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from bot.chatbot.links import UsageError
 from bot.chatbot.userinput import quote
 from bot.handles import normalize_handle
+from bot.i18n import ENGLISH, N_, Language, language
 
-NOT_A_HANDLE = "is not an X handle: 1 to 15 letters, digits or underscores, as @handle or an x.com link"
+NOT_A_HANDLE = N_("{word} is not an X handle: 1 to 15 letters, digits or underscores, as @handle or an x.com link")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +19,8 @@ class Caller:
 
     ``user_id`` is None for a channel post (channels post as themselves). ``manages_chat``: may change
     this chat's subscription (the user in a private chat, a group's admins, a channel's posts).
-    ``is_admin``: listed in ``telegram.admins``.
+    ``is_admin``: listed in ``telegram.admins``. ``language``: the catalog of the sender's Telegram
+    ``language_code``, '' when presswatch has none (they are answered in English).
     """
 
     user_id: int | None
@@ -27,6 +29,12 @@ class Caller:
     name: str
     is_admin: bool = False
     manages_chat: bool = False
+    language: str = ""
+
+    @property
+    def lang(self) -> Language:
+        """The language the bot answers this person in."""
+        return language(self.language) if self.language else ENGLISH
 
     @property
     def private(self) -> bool:
@@ -45,20 +53,20 @@ class Reply:
     notify: tuple[tuple[int, str], ...] = ()
 
 
-def one_handle(args: Sequence[str], usage: str) -> str:
+def one_handle(args: Sequence[str], usage: str, **values: object) -> str:
     """Exactly one handle argument, normalized; UsageError otherwise."""
     if len(args) != 1:
-        raise UsageError(usage)
-    return handle_arg(args[0], usage)
+        raise UsageError(usage, **values)
+    return handle_arg(args[0], usage, **values)
 
 
-def handle_arg(text: str, usage: str) -> str:
+def handle_arg(text: str, usage: str, **values: object) -> str:
     """``text`` as a normalized handle; UsageError quoting a short piece of it, then ``usage``."""
     try:
         return normalize_handle(text)
     except ValueError:
         # normalize_handle's message repeats the whole input, which may be thousands of characters.
-        raise UsageError(f"{quote(text)} {NOT_A_HANDLE}\n{usage}") from None
+        raise UsageError(NOT_A_HANDLE, word=quote(text)).then(usage, **values) from None
 
 
 def no_args(args: Sequence[str], usage: str) -> None:

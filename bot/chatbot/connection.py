@@ -18,7 +18,9 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.chatbot.service import COMMANDS
 from bot.chatbot.updates import UpdatesRequest
 from bot.config.sections import TelegramConfig
+from bot.i18n import SOURCE, compiled, language
 from bot.models import NoticeKind
+from bot.said import N_, Said
 from bot.storage.outbox import Outbox
 
 log = logging.getLogger("presswatch.telegram")
@@ -65,9 +67,9 @@ def _refused(outbox: Outbox, clock: Callable[[], datetime]) -> None:
     """Telegram refused the token (401/404 on getMe): our configuration error, so no retry can help."""
     log.error(TOKEN_REFUSED)
     outbox.notify_operators(
-        NoticeKind.CONFIG_REFUSED, "Telegram refused the bot token",
-        "Telegram answered getMe with 401 or 404: telegram.bot_token is wrong or was revoked in BotFather. "
-        "Telegram commands are off until it is fixed and presswatch restarted.",
+        NoticeKind.CONFIG_REFUSED, Said(N_("Telegram refused the bot token")),
+        Said(N_("Telegram answered getMe with 401 or 404: telegram.bot_token is wrong or was revoked in "
+                "BotFather. Telegram commands are off until it is fixed and presswatch restarted.")),
         clock(), condition=TOKEN_CONDITION)
 
 
@@ -75,8 +77,13 @@ async def _launch(application: PTBApplication, outbox: Outbox, clock: Callable[[
     """Each step is skipped when done, so a retry resumes where the last attempt failed."""
     await application.initialize()
     # getMe worked: a refusal of an earlier token (and start) is over.
-    outbox.resolve(TOKEN_CONDITION, "Telegram accepts the bot token again", clock())
+    outbox.resolve(TOKEN_CONDITION, Said(N_("Telegram accepts the bot token again")), clock())
     await application.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    for code in compiled():  # clients show the descriptions in their user's language, where there is one
+        if code != SOURCE:
+            words = language(code).gettext
+            await application.bot.set_my_commands([BotCommand(c.name, words(c.description)) for c in COMMANDS],
+                                                  language_code=code)
     if not application.running:
         await application.start()
     updater = application.updater

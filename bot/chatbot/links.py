@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.chatbot.userinput import parse_number, quote
 from bot.config.reader import format_duration
-from bot.countries import describe, normalize_country
+from bot.countries import alpha2_hint, normalize_country
+from bot.i18n import ENGLISH, N_, Language
 from bot.models import DEFAULT_EVENTS, GROUPS, EventKind
 from bot.text import TAG_RULE, is_tag
 
@@ -31,7 +32,8 @@ _EXPIRY_RE = re.compile(r"(?:[0-9]+[smhdw])+", re.IGNORECASE)
 _EXPIRY_PART_RE = re.compile(r"([0-9]+)([smhdw])", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 _EXPIRY_NUMBER_MAX = 10**9  # per number: the sum stays an exact int, compared with the limit before timedelta()
-LASTS = "a link lasts between 1 minute and 366 days (for example 7d or 12h)"
+LASTS = N_("a link lasts between 1 minute and 366 days (for example 7d or 12h)")
+NOT_A_TAG = N_("{word} is not a tag: {rule}")
 # The order of these names is the bit order inside a link: append, never reorder.
 _EVENT_BITS: tuple[str, ...] = (*GROUPS, *(kind.value for kind in EventKind))
 _MAC_BYTES = 10
@@ -40,7 +42,27 @@ _HEAD = struct.Struct(">BIHB")  # version, expiry (unix seconds), event mask, nu
 
 
 class UsageError(ValueError):
-    """Arguments that cannot be understood; the message says which one and why."""
+    """Arguments that cannot be understood; the message says which one and why, in any language.
+
+    Its lines are gettext messages with their values (``UsageError(N_("{word} is not a tag"), word=...)``),
+    translated when the reply is written (``render``); ``str()`` is the English.
+    """
+
+    def __init__(self, message: str, /, **values: object) -> None:
+        self.parts: tuple[tuple[str, dict[str, object]], ...] = ((message, values),)
+        super().__init__(message)
+
+    def then(self, message: str, /, **values: object) -> UsageError:
+        """This error with one more line (the usage line of the command)."""
+        joined = UsageError(self.parts[0][0], **self.parts[0][1])
+        joined.parts = (*self.parts, (message, values))
+        return joined
+
+    def render(self, lang: Language = ENGLISH) -> str:
+        return "\n".join(lang.gettext(message).format(**values) for message, values in self.parts)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class LinkError(ValueError):
@@ -75,19 +97,23 @@ def parse_filters(args: Sequence[str]) -> Filters:
         if lower.startswith(("tag:", "#")):
             tag = lower.split(":", 1)[1] if lower.startswith("tag:") else lower[1:]
             if not is_tag(tag):
-                raise UsageError(f"{quote(word)} is not a tag: {TAG_RULE}")
+                raise UsageError(NOT_A_TAG, word=quote(word), rule=TAG_RULE)
             _add(tags, tag)
         elif lower in _EVENT_BITS:
             _add(events, lower)
         elif len(word) in (2, 3) and word.isalpha():
             try:
                 _add(countries, normalize_country(word))
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
+            except ValueError:
+                hint = alpha2_hint(word)
+                if hint:
+                    raise UsageError(N_("{word} is not an ISO 3166 alpha-2 code (did you mean {code}?)"),
+                                     word=repr(word), code=hint) from None
+                raise UsageError(N_("{word} is not an ISO 3166 alpha-2 code"), word=repr(word)) from None
         else:
-            raise UsageError(f"{quote(word)} is not a country code, event kind or group, or tag:name")
+            raise UsageError(N_("{word} is not a country code, event kind or group, or tag:name"), word=quote(word))
     if len(countries) > MAX_COUNTRIES or len(tags) > MAX_TAGS:
-        raise UsageError(f"at most {MAX_COUNTRIES} countries and {MAX_TAGS} tags")
+        raise UsageError(N_("at most {countries} countries and {tags} tags"), countries=MAX_COUNTRIES, tags=MAX_TAGS)
     return Filters(tuple(countries), tuple(events) or DEFAULT_EVENTS, tuple(tags))
 
 
@@ -111,7 +137,7 @@ def parse_link_args(args: Sequence[str]) -> tuple[Filters, timedelta]:
 def parse_expiry(word: str) -> timedelta:
     """'7d', '12h', '2w', '1d12h' -> how long a link lasts; UsageError outside 1 minute to 366 days."""
     if not _EXPIRY_RE.fullmatch(word):
-        raise UsageError(f"{quote(word)} is not an expiry: a whole number and a unit, like 12h, 7d or 2w")
+        raise UsageError(N_("{word} is not an expiry: a whole number and a unit, like 12h, 7d or 2w"), word=quote(word))
     seconds = 0
     for number, unit in _EXPIRY_PART_RE.findall(word):
         value = parse_number(number, _EXPIRY_NUMBER_MAX)
@@ -123,11 +149,12 @@ def parse_expiry(word: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def describe_filters(filters: Filters) -> str:
+def describe_filters(filters: Filters, lang: Language = ENGLISH) -> str:
     """In words, as plain text (escape it for HTML)."""
-    countries = describe(filters.countries) if filters.countries else "all countries"
-    tags = ", ".join(filters.tags) if filters.tags else "all accounts"
-    return f"events: {', '.join(filters.events)}; countries: {countries}; tags: {tags}"
+    countries = ", ".join(f"{lang.country(code)} ({code})" for code in sorted(filters.countries))
+    return lang.gettext("events: {events}; countries: {countries}; tags: {tags}").format(
+        events=", ".join(filters.events), countries=countries or lang.gettext("all countries"),
+        tags=", ".join(filters.tags) or lang.gettext("all accounts"))
 
 
 def format_expiry(delta: timedelta) -> str:
@@ -148,7 +175,7 @@ def sign_link(filters: Filters, expires_at: datetime, secret: bytes) -> str:
     body += "".join(filters.countries).encode("ascii") + ",".join(filters.tags).encode("ascii")
     token = _b64(body + _mac(body, secret))
     if len(token) > TOKEN_MAX:
-        raise UsageError("too many filters for one link (Telegram allows 64 characters): use fewer")
+        raise UsageError(N_("too many filters for one link (Telegram allows 64 characters): use fewer"))
     return token
 
 

@@ -10,9 +10,11 @@ from enum import StrEnum
 from bot.chatbot import replies
 from bot.chatbot.caller import Caller, Reply, no_args, one_handle
 from bot.chatbot.links import UsageError
-from bot.chatbot.ownership import NOT_OWNER, Lookup, Ownership
+from bot.chatbot.lookup import Lookup
+from bot.chatbot.ownership import NOT_OWNER, Ownership
 from bot.chatbot.subscriptions import UNSUBSCRIBED, Subscriptions
 from bot.chatbot.userinput import parse_number
+from bot.i18n import ENGLISH, N_, Language, compiled, language, resolve
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
 from bot.storage.outbox import Outbox
@@ -34,10 +36,10 @@ class Command:
 
 
 MAX_PAGE = 99_999  # /list pages: far beyond any watchlist, small enough for any arithmetic on it
-ADMINS_ONLY = "Sorry, admins only."
-TOO_FAST = "You are sending commands too fast (at most {limit} a minute). I will answer again in a minute."
-INTRO = ("presswatch tells press-freedom groups and journalists when a watched X account is withheld in a "
-         "country, suspended, deactivated or restored.")
+ADMINS_ONLY = N_("Sorry, admins only.")
+TOO_FAST = N_("You are sending commands too fast (at most {limit} a minute). I will answer again in a minute.")
+INTRO = N_("presswatch tells press-freedom groups and journalists when a watched X account is withheld in a "
+           "country, suspended, deactivated or restored.")
 
 
 class Gate(StrEnum):
@@ -73,7 +75,8 @@ class SelfService:
 
     def __init__(self, store: Store, outbox: Outbox, claims: ClaimBook, *, admins: Sequence[int], mode: str,
                  secret: bytes, lookup: Lookup, clock: Callable[[], datetime], confirmations: int = 2,
-                 bot_username: Callable[[], str] = lambda: "presswatch_bot", limit: int = 20) -> None:
+                 bot_username: Callable[[], str] = lambda: "presswatch_bot", limit: int = 20,
+                 default: Language = ENGLISH) -> None:
         self.store = store
         self.outbox = outbox
         self.admins = frozenset(admins)
@@ -82,49 +85,63 @@ class SelfService:
         self.confirmations = confirmations
         self.bot_username = bot_username
         self.gate = FloodGate(limit)
+        self.default = default  # i18n.default_language: for people presswatch cannot ask (admins told of a claim)
         self.subscriptions = Subscriptions(store, outbox, claims, secret=secret)
-        self.ownership = Ownership(store, outbox, claims, mode=mode, admins=tuple(admins), lookup=lookup)
+        self.ownership = Ownership(store, outbox, claims, mode=mode, admins=tuple(admins), lookup=lookup,
+                                   default=default)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admins
 
-    def admit(self, sender: int) -> Reply | None:
+    def admit(self, sender: int, lang: Language = ENGLISH) -> Reply | None:
         """None when the sender is within the limit; else the one refusal, or an empty reply (silence)."""
         verdict = self.gate.check(sender, self.clock())
         if verdict is Gate.OK:
             return None
-        return Reply(TOO_FAST.format(limit=self.gate.limit) if verdict is Gate.REFUSE else "")
+        return Reply(lang.gettext(TOO_FAST).format(limit=self.gate.limit) if verdict is Gate.REFUSE else "")
 
     async def run(self, name: str, caller: Caller, args: Sequence[str]) -> Reply:
         """Answer ``/name args``: usage on bad arguments, a refusal for non-admins on admin commands."""
         command = BY_NAME.get(name)
         if command is None:
-            return self.unknown(name)
+            return self.unknown(name, caller.lang)
         if command.admin and not caller.is_admin:
-            return Reply(ADMINS_ONLY)
+            return Reply(caller.lang.gettext(ADMINS_ONLY))
         try:
             result = command.handler(self, caller, list(args), self.clock())
             if not isinstance(result, Reply | str):
                 result = await result
         except UsageError as exc:
-            return Reply(replies.usage(str(exc)))
+            return Reply(replies.usage(exc.render(caller.lang)))
         reply = result if isinstance(result, Reply) else Reply(result)
         if utf16_units(reply.text) > TELEGRAM_BUDGET:
             reply = Reply(replies.fit(reply.text.split("\n")), reply.notify)
         return reply
 
     @staticmethod
-    def unknown(name: str) -> Reply:
-        return Reply(f"I do not know /{esc(clip(name, 33))}. Send /help for the commands.")
+    def unknown(name: str, lang: Language = ENGLISH) -> Reply:
+        return Reply(lang.gettext("I do not know /{name}. Send /help for the commands.").format(
+            name=esc(clip(name, 33))))
 
     def help_text(self, caller: Caller) -> str:
+        _ = caller.lang.gettext
         shown = [c for c in COMMANDS if caller.is_admin or not c.admin]
-        lines = [INTRO, "", *(f"/{c.name}: {esc(c.description)}" for c in shown)]
+        lines = [_(INTRO), "", *(f"/{c.name}: {esc(_(c.description))}" for c in shown)]
         if self.mode == "off":
-            lines.append("Adding handles from Telegram is turned off here.")
+            lines.append(_("Adding handles from Telegram is turned off here."))
         elif self.mode == "approve":
-            lines.append("Claims on handles are approved by an admin.")
+            lines.append(_("Claims on handles are approved by an admin."))
         return replies.fit(lines)
+
+    def _language(self, caller: Caller, args: list[str], now: datetime) -> Reply:
+        """/language [code]: this chat's alert language, or the languages there are."""
+        if not args:
+            return self.subscriptions.language_shown(caller, self.default)
+        found = resolve(args[0]) if len(args) == 1 else None
+        if found is None:
+            raise UsageError(N_("{word} is not a language presswatch speaks: {languages}"),
+                             word=repr(args[0][:20]), languages=", ".join(compiled())).then(LANGUAGE_USAGE)
+        return self.subscriptions.set_language(caller, language(found))
 
     def _start(self, caller: Caller, args: list[str], now: datetime) -> Reply:
         linked = self.subscriptions.start(caller, args, now)
@@ -152,21 +169,21 @@ class SelfService:
         return self.ownership.unwatch(caller, args, now)
 
     def _status(self, caller: Caller, args: list[str], now: datetime) -> str:
-        handle = one_handle(args, "Usage: /status @handle")
+        handle = one_handle(args, N_("Usage: /status @handle"))
         watched = self.store.find_watched(handle)
         if watched is None:
-            return f"@{esc(handle)} is not on the watchlist."
-        return replies.status(watched, viewer=caller.user_id, confirmations=self.confirmations)
+            return caller.lang.gettext("@{handle} is not on the watchlist.").format(handle=esc(handle))
+        return replies.status(watched, viewer=caller.user_id, confirmations=self.confirmations, lang=caller.lang)
 
     def _list(self, caller: Caller, args: list[str], now: datetime) -> str:
         page = parse_number(args[0], MAX_PAGE) if len(args) == 1 else None
         if args and page is None:
-            raise UsageError("Usage: /list, or /list 2 for the second page")
-        return replies.watch_list(self.store.watched(), page or 1)
+            raise UsageError(N_("Usage: /list, or /list 2 for the second page"))
+        return replies.watch_list(self.store.watched(), page or 1, caller.lang)
 
     def _history(self, caller: Caller, args: list[str], now: datetime) -> str:
-        handle = one_handle(args, "Usage: /history @handle")
-        return replies.history(handle, self.store.transitions(handle=handle, limit=15))
+        handle = one_handle(args, N_("Usage: /history @handle"))
+        return replies.history(handle, self.store.transitions(handle=handle, limit=15), caller.lang)
 
     def _add(self, caller: Caller, args: list[str], now: datetime) -> Reply:
         return self.ownership.add(caller, args, now)
@@ -175,8 +192,8 @@ class SelfService:
         return self.ownership.unwatch(caller, args, now, verb="remove")
 
     def _pending(self, caller: Caller, args: list[str], now: datetime) -> str:
-        no_args(args, "Usage: /pending")
-        return replies.pending(self.ownership.claims.live(now), now, show_users=caller.private)
+        no_args(args, N_("Usage: /pending"))
+        return replies.pending(self.ownership.claims.live(now), now, show_users=caller.private, lang=caller.lang)
 
     def _approve(self, caller: Caller, args: list[str], now: datetime) -> Reply:
         return self.ownership.approve(caller, args, now)
@@ -185,14 +202,15 @@ class SelfService:
         return self.ownership.reject(caller, args, now)
 
     def _subscribers(self, caller: Caller, args: list[str], now: datetime) -> str:
-        no_args(args, "Usage: /subscribers")
+        no_args(args, N_("Usage: /subscribers"))
         enabled = self.outbox.subscribers(operator=False)
-        return replies.subscribers(enabled, self._disabled(), detail=caller.private)
+        return replies.subscribers(enabled, self._disabled(), detail=caller.private, lang=caller.lang)
 
     def _health(self, caller: Caller, args: list[str], now: datetime) -> str:
-        no_args(args, "Usage: /health")
+        no_args(args, N_("Usage: /health"))
         return replies.health(self.store.last_poll(), self.outbox.depth(), self._disabled(),
-                              len(self.store.watched()), self.outbox.open_conditions(), detail=caller.private)
+                              len(self.store.watched()), self.outbox.open_conditions(), detail=caller.private,
+                              lang=caller.lang)
 
     def _link(self, caller: Caller, args: list[str], now: datetime) -> Reply:
         return self.subscriptions.link(caller, args, now, self.bot_username())
@@ -202,26 +220,30 @@ class SelfService:
         return self.outbox.disabled(except_reasons=(UNSUBSCRIBED, NOT_OWNER))
 
 
+LANGUAGE_USAGE = N_("Usage: /language, or /language tr for alerts in Turkish")
+
 # The command table: what clients show (setMyCommands, /help), and the callable each command runs.
 COMMANDS: tuple[Command, ...] = (
-    Command("start", "Welcome, or subscribe through a link", SelfService._start),
-    Command("help", "What the bot does and its commands", SelfService._help),
-    Command("subscribe", "Get alerts here: /subscribe [countries] [kinds] [tag:x]", SelfService._subscribe),
-    Command("unsubscribe", "Stop this chat's alerts", SelfService._unsubscribe),
-    Command("settings", "This chat's filters, your accounts and claims", SelfService._settings),
-    Command("watch", "Add your own X account: /watch @handle", SelfService._watch),
-    Command("verify", "Prove the account is yours (code in its bio)", SelfService._verify),
-    Command("unwatch", "Stop watching an account you own: /unwatch @handle", SelfService._unwatch),
-    Command("status", "An account's current state: /status @handle", SelfService._status),
-    Command("list", "Watched accounts and their state: /list [page]", SelfService._list),
-    Command("history", "Recorded changes of an account: /history @handle", SelfService._history),
-    Command("add", "(admins) Watch a handle: /add @handle [tags]", SelfService._add, admin=True),
-    Command("remove", "(admins) Stop watching a handle: /remove @handle", SelfService._remove, admin=True),
-    Command("pending", "(admins) Claims waiting for a decision", SelfService._pending, admin=True),
-    Command("approve", "(admins) Approve a claim: /approve <id|@handle>", SelfService._approve, admin=True),
-    Command("reject", "(admins) Reject a claim: /reject <id|@handle>", SelfService._reject, admin=True),
-    Command("subscribers", "(admins) Subscriber counts", SelfService._subscribers, admin=True),
-    Command("health", "(admins) Last poll, X budget, outbox, disabled subscribers", SelfService._health, admin=True),
-    Command("link", "(admins) A subscription link: /link [filters] [expiry]", SelfService._link, admin=True),
+    Command("start", N_("Welcome, or subscribe through a link"), SelfService._start),
+    Command("help", N_("What the bot does and its commands"), SelfService._help),
+    Command("subscribe", N_("Get alerts here: /subscribe [countries] [kinds] [tag:x]"), SelfService._subscribe),
+    Command("unsubscribe", N_("Stop this chat's alerts"), SelfService._unsubscribe),
+    Command("settings", N_("This chat's filters, your accounts and claims"), SelfService._settings),
+    Command("language", N_("The language of this chat's alerts: /language tr"), SelfService._language),
+    Command("watch", N_("Add your own X account: /watch @handle"), SelfService._watch),
+    Command("verify", N_("Prove the account is yours (code in its bio)"), SelfService._verify),
+    Command("unwatch", N_("Stop watching an account you own: /unwatch @handle"), SelfService._unwatch),
+    Command("status", N_("An account's current state: /status @handle"), SelfService._status),
+    Command("list", N_("Watched accounts and their state: /list [page]"), SelfService._list),
+    Command("history", N_("Recorded changes of an account: /history @handle"), SelfService._history),
+    Command("add", N_("(admins) Watch a handle: /add @handle [tags]"), SelfService._add, admin=True),
+    Command("remove", N_("(admins) Stop watching a handle: /remove @handle"), SelfService._remove, admin=True),
+    Command("pending", N_("(admins) Claims waiting for a decision"), SelfService._pending, admin=True),
+    Command("approve", N_("(admins) Approve a claim: /approve <id|@handle>"), SelfService._approve, admin=True),
+    Command("reject", N_("(admins) Reject a claim: /reject <id|@handle>"), SelfService._reject, admin=True),
+    Command("subscribers", N_("(admins) Subscriber counts"), SelfService._subscribers, admin=True),
+    Command("health", N_("(admins) Last poll, X budget, outbox, disabled subscribers"), SelfService._health,
+            admin=True),
+    Command("link", N_("(admins) A subscription link: /link [filters] [expiry]"), SelfService._link, admin=True),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot.chatbot.caller import Caller, Reply
 from bot.chatbot.service import BY_NAME, COMMANDS, SelfService
 from bot.delivery.pacing import TelegramPacer
+from bot.i18n import ENGLISH, Language, language, resolve
 
 log = logging.getLogger("presswatch.telegram")
 
@@ -36,6 +37,16 @@ _CHAT_ADMIN = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _NEEDS_CHAT_ADMIN = frozenset({"subscribe", "unsubscribe", "start"})
 _SLOW = frozenset({"verify"})
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def spoken(user: object) -> str:
+    """The catalog of a Telegram user's ``language_code`` ('tr', 'pt-br'...), or '' when presswatch has none."""
+    return resolve(getattr(user, "language_code", None)) or ""
+
+
+def _lang(user: object) -> Language:
+    code = spoken(user)
+    return language(code) if code else ENGLISH
 
 
 def _command_name(text: str) -> str:
@@ -75,7 +86,7 @@ class Shell:
             return
         user = update.effective_user
         sender = user.id if user is not None and message.sender_chat is None else message.chat.id
-        refusal = self.service.admit(sender)
+        refusal = self.service.admit(sender, _lang(user))
         if refusal is None:
             return
         await self.send(context, message.chat.id, refusal.text)
@@ -92,7 +103,8 @@ class Shell:
             reply = await self.service.run(name, caller, context.args or [])
         except Exception:
             log.exception("/%s failed", name)
-            reply = Reply("Something went wrong on presswatch's side; the operators can find it in the log.")
+            reply = Reply(_lang(update.effective_user).gettext(
+                "Something went wrong on presswatch's side; the operators can find it in the log."))
         await self.answer(context, message, reply)
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -100,13 +112,15 @@ class Shell:
         message = update.effective_message
         if message is None or not message.text or not self._for_us(message, context, named=True):
             return
-        await self.answer(context, message, self.service.unknown(_command_name(message.text)))
+        await self.answer(context, message, self.service.unknown(_command_name(message.text),
+                                                                 _lang(update.effective_user)))
 
     async def chatter(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Plain text in a private chat: point to /help."""
         message = update.effective_message
         if message is not None:
-            await self.answer(context, message, Reply("I answer commands only. Send /help for the list."))
+            await self.answer(context, message, Reply(_lang(update.effective_user).gettext(
+                "I answer commands only. Send /help for the list.")))
 
     async def added(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot was added to a group or channel: say how to subscribe."""
@@ -115,9 +129,9 @@ class Shell:
             return
         joined = change.new_chat_member.status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR)
         if joined and change.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
-            await self.send(context, change.chat.id,
-                            "Hello! An admin of this chat can send /subscribe to get presswatch alerts here. "
-                            "/help lists the commands.")
+            await self.send(context, change.chat.id, _lang(change.from_user).gettext(
+                "Hello! An admin of this chat can send /subscribe to get presswatch alerts here. /help lists the "
+                "commands."))
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("a Telegram update could not be handled", exc_info=context.error)
@@ -152,7 +166,7 @@ class Shell:
             manages = is_admin or anonymous_admin
             if check_chat and user is not None and not manages:
                 manages = await self._administers(context, chat.id, user.id)
-        return Caller(user.id if user else None, chat.id, chat.type, name, is_admin, manages)
+        return Caller(user.id if user else None, chat.id, chat.type, name, is_admin, manages, spoken(user))
 
     @staticmethod
     async def _administers(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:

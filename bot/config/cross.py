@@ -15,7 +15,8 @@ from bot.config.written import shown, text
 from bot.handles import normalize_handle
 
 Found = list[tuple[Loc, str]]
-_SECTIONS = (("telegram_chat", "telegram", "a telegram section"), ("email", "email", "an email section"))
+_SECTIONS = (("telegram_chat", "telegram", "a telegram section"), ("email", "email", "an email section"),
+             ("matrix_room", "matrix", "a matrix section"))
 
 
 def cross_check(data: Mapping[str, Any]) -> Found:
@@ -31,6 +32,8 @@ def cross_check(data: Mapping[str, Any]) -> Found:
             found += _repeats(items, section, "name", _name_key)
         found += _repeats(items, section, "telegram_chat", _chat_key)
         found += _repeats(items, section, "email", _address_key)
+        found += _repeats(items, section, "matrix_room", _room_key)
+        found += _repeated_hooks(items, section)
         found += _channels(data, section)
     return found
 
@@ -65,6 +68,27 @@ def _address_key(value: object) -> str | None:
     """An email address as compared for repeats: case-insensitive, as mailbox providers treat them."""
     found = _valid(address, value)
     return None if found is None else str(found).casefold()
+
+
+def _room_key(value: object) -> str | None:
+    return value if isinstance(value, str) and value.startswith("!") else None
+
+
+def _repeated_hooks(items: object, section: str) -> Found:
+    """Two subscribers posting to one webhook URL; the message names the first, never the URL (a secret)."""
+    found: Found = []
+    first: dict[str, int] = {}
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        hook = item.get("webhook") if isinstance(item, dict) else None
+        url = hook.get("url") if isinstance(hook, dict) else None
+        if not isinstance(url, str) or not url.strip():
+            continue
+        if url.strip() in first:
+            found.append(((section, index, "webhook", "url"),
+                          f"duplicate: the same webhook URL as {section}.{first[url.strip()]}"))
+        else:
+            first[url.strip()] = index
+    return found
 
 
 def _repeats(items: object, section: str, field: str, key: Callable[[object], Any]) -> Found:

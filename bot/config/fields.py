@@ -17,6 +17,7 @@ from bot.config.durations import parse_duration, within
 from bot.config.written import text
 from bot.countries import normalize_country
 from bot.handles import normalize_handle
+from bot.i18n import check as check_language
 from bot.models import GROUPS, EventKind
 
 EVENT_NAMES = (*GROUPS, *(kind.value for kind in EventKind))
@@ -93,6 +94,9 @@ Tag = Annotated[str, BeforeValidator(values.tag)]
 Handle = Annotated[str, BeforeValidator(lambda value: normalize_handle(text(value)))]
 Country = Annotated[str, BeforeValidator(lambda value: normalize_country(text(value)))]
 EventName = Annotated[str, AfterValidator(event_name)]
+WebhookUrl = Annotated[str, BeforeValidator(values.webhook_url)]
+RoomId = Annotated[str, BeforeValidator(values.matrix_room)]
+LanguageTag = Annotated[str, BeforeValidator(lambda value: check_language(text(value)))]
 FilePath = Annotated[Path, BeforeValidator(file_path)]
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PollInterval = Annotated[Duration, _seconds(0.1, DAY)]

@@ -30,6 +30,8 @@ from bot.config.sections import (
     DeliveryConfig,
     DetectionConfig,
     EmailConfig,
+    I18nConfig,
+    MatrixConfig,
     OperatorConfig,
     RateLimitConfig,
     ServerConfig,
@@ -37,6 +39,7 @@ from bot.config.sections import (
     TelegramConfig,
     TelegramRateLimit,
     WatchEntry,
+    WebhookConfig,
     XConfig,
 )
 
@@ -46,6 +49,8 @@ __all__ = [
     "DeliveryConfig",
     "DetectionConfig",
     "EmailConfig",
+    "I18nConfig",
+    "MatrixConfig",
     "OperatorConfig",
     "Problem",
     "RateLimitConfig",
@@ -54,6 +59,7 @@ __all__ = [
     "TelegramConfig",
     "TelegramRateLimit",
     "WatchEntry",
+    "WebhookConfig",
     "XConfig",
     "cross_check",
     "format_duration",
@@ -61,7 +67,9 @@ __all__ = [
     "parse_duration",
 ]
 
-SECRET_PATHS: tuple[Loc, ...] = (("x", "bearer_token"), ("telegram", "bot_token"), ("email", "password"))
+SECRET_PATHS: tuple[Loc, ...] = (("x", "bearer_token"), ("telegram", "bot_token"), ("email", "password"),
+                                 ("matrix", "access_token"), ("subscribers", "*", "webhook", "url"),
+                                 ("subscribers", "*", "webhook", "secret"))
 
 
 class Config(BaseModel):
@@ -75,6 +83,8 @@ class Config(BaseModel):
     detection: DetectionConfig = DetectionConfig()
     telegram: TelegramConfig | None = None
     email: EmailConfig | None = None
+    matrix: MatrixConfig | None = None
+    i18n: I18nConfig = I18nConfig()
     watchlist: list[WatchEntry]
     subscribers: list[SubscriberConfig] = []
     operators: list[OperatorConfig] = []
@@ -120,8 +130,12 @@ class Config(BaseModel):
             self.x.bearer_token,
             self.telegram.bot_token if self.telegram else None,
             self.email.password if self.email else None,
+            self.matrix.access_token if self.matrix else None,
         ]
-        return [secret.get_secret_value() for secret in candidates if secret is not None]
+        hooks = [sub.webhook for sub in self.subscribers if sub.webhook is not None]
+        urls = [hook.url for hook in hooks]
+        return [secret.get_secret_value() for secret in candidates if secret is not None] + urls + [
+            hook.secret.get_secret_value() for hook in hooks if hook.secret is not None]
 
 
 def _detail(loc: Loc, message: str, kind: str = "config", value: Any = None) -> InitErrorDetails:

@@ -76,7 +76,7 @@ def load_model(path: Path, env: Mapping[str, str], model: type[M], secret_paths:
         fields = problems_from_validation(exc, lines, model, {loc for loc, _ in missing})
         problems += [problem for problem in fields if problem.path not in reported]
     if problems:
-        secrets = [_lookup(data, loc) for loc in secret_paths]
+        secrets = [value for loc in secret_paths for value in _lookup_all(data, loc)]
         problems.sort(key=lambda problem: (problem.line or 0, problem.path))
         raise ConfigError(redact(problems, [str(value) for value in secrets if value is not None]))
     return result
@@ -143,6 +143,16 @@ def redact(problems: list[Problem], secrets: Iterable[str]) -> list[Problem]:
     """Problems with every secret value scrubbed (``Secrets.scrub``: replaced by [redacted])."""
     scrubbed = Secrets.of(secrets)
     return [Problem(problem.path, scrubbed.scrub(problem.message), problem.line) for problem in problems]
+
+
+def _lookup_all(data: Any, loc: Loc) -> list[Any]:
+    """The raw values at ``loc``, where a '*' stands for every item of a list."""
+    if "*" not in loc:
+        return [_lookup(data, loc)]
+    at = loc.index("*")
+    items = _lookup(data, loc[:at])
+    return [value for item in (items if isinstance(items, list) else [])
+            for value in _lookup_all(item, loc[at + 1 :])]
 
 
 def _lookup(data: Any, loc: Loc) -> Any:

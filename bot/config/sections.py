@@ -32,6 +32,7 @@ from bot.config.fields import (
     GiveUp,
     Handle,
     Host,
+    LanguageTag,
     Listen,
     Mailbox,
     Name,
@@ -40,10 +41,12 @@ from bot.config.fields import (
     RequestTimeout,
     Reserve,
     RetryWait,
+    RoomId,
     Tag,
     Text,
     Url,
     UserId,
+    WebhookUrl,
     Whole,
     Window,
     secret,
@@ -144,6 +147,44 @@ class EmailConfig(_Model):
         return None if value is None else secret(value)
 
 
+class I18nConfig(_Model):
+    """Languages: the one for subscribers without a language of their own, and for operator notices."""
+
+    default_language: LanguageTag = "en"
+
+
+class MatrixConfig(_Model):
+    """The Matrix account alerts are sent from: its homeserver and access token."""
+
+    homeserver: Url
+    access_token: SecretStr
+    timeout: RequestTimeout = 30.0
+
+    _check_token = field_validator("access_token")(secret)
+
+
+class WebhookConfig(_Model):
+    """An incoming webhook: its URL (a secret: Slack's carry a token), the body's format, a signing secret."""
+
+    url: WebhookUrl
+    format: Literal["json", "slack", "mattermost", "discord"] = "json"
+    secret: SecretStr | None = None
+    timeout: RequestTimeout = 10.0
+
+    @field_validator("secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """A secret, when given, is not empty."""
+        return None if value is None else secret(value)
+
+    @model_validator(mode="after")
+    def _check_format(self) -> WebhookConfig:
+        """Only the json format is signed: chat services verify their own URLs, not our signature."""
+        if self.secret is not None and self.format != "json":
+            raise ValueError(f"secret signs json webhooks only; {self.format} checks its own URL")
+        return self
+
+
 class WatchEntry(_Model):
     """An account presswatch watches, with tags subscribers can filter on; ``private`` keeps it off the web."""
 
@@ -175,6 +216,9 @@ class SubscriberConfig(_Model):
     name: Name
     email: Address | None = None
     telegram_chat: ChatId | None = None
+    webhook: WebhookConfig | None = None
+    matrix_room: RoomId | None = None
+    language: LanguageTag | None = None  # BCP 47; default: i18n.default_language
     countries: list[Country] = []
     events: list[EventName] = list(DEFAULT_EVENTS)
     tags: list[Tag] = []
@@ -190,7 +234,9 @@ class SubscriberConfig(_Model):
     @model_validator(mode="after")
     def _check_channel(self) -> SubscriberConfig:
         """One channel per subscriber."""
-        _one_channel(self.email, self.telegram_chat, "a subscriber")
+        channels = [self.email, self.telegram_chat, self.webhook, self.matrix_room]
+        if sum(channel is not None for channel in channels) != 1:
+            raise ValueError("a subscriber needs exactly one of email, telegram_chat, webhook or matrix_room")
         return self
 
 

@@ -148,6 +148,20 @@ def listen(value: object) -> tuple[str, int]:
     if not port.isascii() or not port.isdigit() or len(port) > 5 or int(port) > 65535:
         raise ValueError(f"{usage}: the port is a number from 0 to 65535")
     return host, int(port)
+def webhook_url(value: object) -> str:
+    """An https:// (or http://) URL to POST to. It may carry a token (Slack's do): no message quotes it."""
+    written = text(value).strip()
+    if not re.match(r"^https?://[^/\s?#]+", written) or any(not c.isprintable() or c.isspace() for c in written):
+        raise ValueError("is not an http:// or https:// URL (the value is not shown: it may hold a token)")
+    return written
+
+
+def matrix_room(value: object) -> str:
+    """A Matrix room id: '!' and more ('!AbCdEf:example.org'; room version 12 ids have no ':server')."""
+    written = one_line(text(value)).strip()
+    if not written.startswith("!") or len(written) < 2 or any(char.isspace() for char in written):
+        raise ValueError(f"{written!r} is not a Matrix room id (it starts with '!', like \"!AbCdEf:example.org\")")
+    return written
 
 
 def tag(value: object) -> str:

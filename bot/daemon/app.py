@@ -16,12 +16,13 @@ from typing import TypeVar
 
 from bot import clock as wall
 from bot.chatbot.connection import start_application, stop_application
-from bot.chatbot.ownership import x_lookup
+from bot.chatbot.lookup import x_lookup
 from bot.config.model import Config
 from bot.daemon import registry
 from bot.daemon.parts import (
     build_chatbot,
     build_web,
+    channel_pacers,
     log_plan,
     own_periods,
     scheduling,
@@ -32,11 +33,13 @@ from bot.daemon.supervise import logged_exit, supervise
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.pacing import RetryPolicy
 from bot.delivery.render import Renderer
+from bot.i18n import language
 from bot.models import Message, NoticeKind
 from bot.polling.monitor import CycleReport, Monitor
 from bot.polling.runner import Runner
 from bot.polling.scheduler import Periodic
 from bot.ratelimit import SlidingWindow
+from bot.said import N_, Said
 from bot.storage.accounts import Store, open_db
 from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error
@@ -99,10 +102,11 @@ class App:
         unsubscriber = self.web.site.unsubscriber if self.web else None
         public_url = config.server.public_url if config.server else None  # alerts link the site's pages
         self.dispatcher = Dispatcher(
-            self.store, self.outbox, Renderer(config.templates, public_url=public_url), self.notifiers,
-            clock=self.clock,
+            self.store, self.outbox,
+            Renderer(config.templates, language(config.i18n.default_language), public_url=public_url),
+            self.notifiers, clock=self.clock,
             retry=RetryPolicy(delivery.retry_initial, delivery.retry_max, delivery.give_up_after),
-            pacer=self.pacer, on_delivered=on_delivered, guard=self.guard,
+            pacer=self.pacer, pacers=channel_pacers(), on_delivered=on_delivered, guard=self.guard,
             unsubscribe=unsubscriber.url if unsubscriber else None, on_sent=self._sent,
         )
         rule = scheduling(config)
@@ -210,16 +214,17 @@ class App:
 
     def _restarted(self, name: str, exc: BaseException) -> None:
         self.outbox.notify_operators(
-            NoticeKind.TASK_RESTARTED, f"presswatch restarted its {name}",
-            f"It stopped on {type(exc).__name__}: {exc}. Nothing queued was lost; the log has the details.",
-            self.clock())
+            NoticeKind.TASK_RESTARTED, Said(N_("presswatch restarted its {task}"), task=name),
+            Said(N_("It stopped on {error_type}: {error}. Nothing queued was lost; the log has the details."),
+                 error_type=type(exc).__name__, error=exc), self.clock())
 
     def _storage_recovered(self, since: datetime, until: datetime, cause: str) -> None:
         minutes = max(1, round((until - since).total_seconds() / 60))
         self.outbox.notify_operators(
-            NoticeKind.STORAGE, f"The database refused writes for about {minutes} min",
-            f"From {iso(since)} to {iso(until)}: {cause}. presswatch kept every queued alert and "
-            "retried; polls of that time were not recorded (the accounts were read again after).", until)
+            NoticeKind.STORAGE, Said(N_("The database refused writes for about {minutes} min"), minutes=minutes),
+            Said(N_("From {since} to {until}: {cause}. presswatch kept every queued alert and retried; polls of "
+                    "that time were not recorded (the accounts were read again after)."),
+                 since=iso(since), until=iso(until), cause=cause), until)
 
     def _round(self, report: CycleReport) -> None:
         """A round of the runner ended: deliver what it recorded, count it for those who wait on rounds."""

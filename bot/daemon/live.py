@@ -18,6 +18,7 @@ from bot.config.model import Config
 from bot.daemon.parts import scheduling
 from bot.delivery.pacing import RetryPolicy
 from bot.delivery.render import Renderer
+from bot.i18n import language
 
 if TYPE_CHECKING:
     from bot.daemon.app import App
@@ -46,6 +47,7 @@ def apply_config(app: App, config: Config) -> None:
     retry = RetryPolicy(delivery.retry_initial, delivery.retry_max, delivery.give_up_after)
     app.dispatcher.retry = app.dispatcher.outcomes.retry = retry
     public_url = config.server.public_url if config.server else None  # server is restart-only: the same
-    app.dispatcher.renderer = Renderer(config.templates, public_url=public_url)
+    app.dispatcher.renderer = Renderer(config.templates, language(config.i18n.default_language),
+                                       public_url=public_url)
     app.runner.wake()
     app.dispatcher.wake()

@@ -11,13 +11,14 @@ from datetime import datetime
 
 from bot.chatbot.connection import PTBApplication, build_application
 from bot.chatbot.links import link_secret
-from bot.chatbot.ownership import Lookup
+from bot.chatbot.lookup import Lookup
 from bot.chatbot.service import SelfService
 from bot.chatbot.shell import Shell
-from bot.config.model import Config
+from bot.config.model import Config, SubscriberConfig
 from bot.daemon import registry
 from bot.delivery.pacing import TelegramPacer
 from bot.delivery.render import Renderer
+from bot.i18n import language
 from bot.polling.budget import Budget, OwnInterval, Settings, describe, make_plan
 from bot.polling.runner import Scheduling
 from bot.storage.accounts import Store
@@ -38,10 +39,11 @@ def subscriber_specs(config: Config) -> list[SubscriberSpec]:
     """The config's subscribers and operators as store rows, keyed so restarts update them in place."""
     specs = []
     for sub in config.subscribers:
-        channel, address = ("email", sub.email) if sub.email else ("telegram", str(sub.telegram_chat))
+        channel, address = _channel(sub)
         specs.append(SubscriberSpec(
-            key=f"config:{sub.name}", name=sub.name, channel=channel, address=address or "",
-            countries=tuple(sub.countries), events=tuple(sub.events), tags=tuple(sub.tags)))
+            key=f"config:{sub.name}", name=sub.name, channel=channel, address=address,
+            countries=tuple(sub.countries), events=tuple(sub.events), tags=tuple(sub.tags),
+            language=sub.language or ""))
     for op in config.operators:
         channel, address = ("email", op.email) if op.email else ("telegram", str(op.telegram_chat))
         specs.append(SubscriberSpec(
@@ -80,6 +82,22 @@ def config_warnings(config: Config) -> list[str]:
     if config.x.jitter is None:
         return []
     return ["x.jitter: no longer used: requests are spaced evenly by the budget (deadline scheduling); remove it"]
+def _channel(sub: SubscriberConfig) -> tuple[str, str]:
+    """(channel, address) of a config subscriber: its one channel (the config checked there is one)."""
+    if sub.email:
+        return "email", sub.email
+    if sub.webhook is not None:
+        return "webhook", sub.webhook.url
+    if sub.matrix_room:
+        return "matrix", sub.matrix_room
+    return "telegram", str(sub.telegram_chat)
+
+
+def channel_pacers() -> dict[str, TelegramPacer]:
+    """The limits of the other chat channels. Slack: "1 message per second" per incoming webhook (short bursts
+    allowed); Discord: 5 requests per 2 s per webhook. Matrix limits per account (Synapse's rc_message):
+    its 429s are honoured; 10/s overall and 1/s a room stay polite meanwhile."""
+    return {"webhook": TelegramPacer(100, 1), "matrix": TelegramPacer(10, 1)}
 
 
 def telegram_pacer(config: Config) -> TelegramPacer:
@@ -111,6 +129,7 @@ def build_chatbot(config: Config, *, store: Store, outbox: Outbox, claims: Claim
         secret=link_secret(telegram.bot_token.get_secret_value()), lookup=lookup, clock=clock,
         confirmations=config.detection.confirmations,
         bot_username=lambda: application.bot.username,  # known once the Application has started
+        default=language(config.i18n.default_language),
     )
     shell = Shell(service, pacer, registry.telegram_retry_seconds)
     shell.install(application)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot import __version__
+from bot import clock as wall
 from bot.config.model import Config
 from notifiers.base import Notifier
 from notifiers.email import EmailNotifier
+from notifiers.matrix import MatrixNotifier
 from notifiers.telegram import MessageSender, TelegramNotifier, build_bot, retry_seconds
+from notifiers.webhook import Hook, WebhookNotifier
 from watchers.base import Watcher
 from watchers.x import XWatcher
 
@@ -37,8 +41,23 @@ def _email(config: Config, _sender: MessageSender | None) -> Notifier:
     )
 
 
+def _webhook(config: Config, _sender: MessageSender | None) -> Notifier:
+    hooks = {sub.webhook.url: Hook(sub.webhook.url, sub.webhook.format,
+                                   sub.webhook.secret.get_secret_value() if sub.webhook.secret else None,
+                                   sub.webhook.timeout)
+             for sub in config.subscribers if sub.webhook is not None}
+    return WebhookNotifier(hooks, unix=wall.unix, user_agent=f"presswatch/{__version__}")
+
+
+def _matrix(config: Config, _sender: MessageSender | None) -> Notifier:
+    assert config.matrix is not None
+    return MatrixNotifier(config.matrix.homeserver, config.matrix.access_token.get_secret_value(),
+                          timeout=config.matrix.timeout)
+
+
 WATCHERS: dict[str, Callable[[Config], Watcher]] = {"x": _x}
-NOTIFIERS: dict[str, Callable[[Config, MessageSender | None], Notifier]] = {"telegram": _telegram, "email": _email}
+NOTIFIERS: dict[str, Callable[[Config, MessageSender | None], Notifier]] = {
+    "telegram": _telegram, "email": _email, "webhook": _webhook, "matrix": _matrix}
 
 
 def build_watcher(config: Config, platform: str = "x") -> Watcher:
@@ -52,6 +71,10 @@ def build_notifiers(config: Config, telegram_sender: MessageSender | None = None
         built["telegram"] = NOTIFIERS["telegram"](config, telegram_sender)
     if config.email is not None:
         built["email"] = NOTIFIERS["email"](config, None)
+    if any(sub.webhook is not None for sub in config.subscribers):
+        built["webhook"] = NOTIFIERS["webhook"](config, None)
+    if config.matrix is not None:
+        built["matrix"] = NOTIFIERS["matrix"](config, None)
     return built
 
 

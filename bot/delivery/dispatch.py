@@ -20,6 +20,7 @@ from functools import partial
 from bot.delivery.outcome import Outcomes
 from bot.delivery.pacing import RetryPolicy, TelegramPacer
 from bot.delivery.render import Renderer
+from bot.i18n import Language, language
 from bot.models import Message, Subscriber
 from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard, is_storage_error
@@ -30,6 +31,12 @@ log = logging.getLogger("presswatch.dispatch")
 
 DIGEST_MAX = 30
 IDLE = 1.0  # seconds: a lane looks at the outbox at least this often
+# Channels where alerts queued together for one chat or room go out as one digest message. A JSON webhook
+# gets one POST per alert (its receivers read one event a request); email one message per alert.
+DIGESTS = {"telegram": DIGEST_MAX, "matrix": DIGEST_MAX}
+# Channels whose server drops a request it has seen by its id (Matrix's txnId): a digest's rows are
+# recorded as one batch before it is sent, so that after a crash the same rows go out under the same id.
+BATCHED = frozenset({"matrix"})
 
 __all__ = ["DIGEST_MAX", "Dispatcher", "RetryPolicy", "TelegramPacer"]
 
@@ -51,6 +58,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         retry: RetryPolicy | None = None,
         pacer: TelegramPacer | None = None,
+        pacers: dict[str, TelegramPacer] | None = None,
         concurrency: dict[str, int] | None = None,
         on_delivered: Callable[[OutboxItem, Message], None] | None = None,
         guard: StorageGuard | None = None,
@@ -64,17 +72,18 @@ class Dispatcher:
         self.clock = clock
         self.retry = retry or RetryPolicy()
         self.pacer = pacer or TelegramPacer()
-        self.concurrency = {"telegram": 32, "email": 1} | (concurrency or {})
-        # Channels where alerts queued together for one chat go out as one digest message.
-        self.digest = {"telegram": DIGEST_MAX}
+        # The limits each channel is sent within: Telegram's flood limits, and those of the other channels.
+        self.pacers = {"telegram": self.pacer} | (pacers or {})
+        self.concurrency = {"telegram": 32, "email": 1, "webhook": 8, "matrix": 4} | (concurrency or {})
+        self.digest = dict(DIGESTS)
         self.on_delivered = on_delivered
         self.unsubscribe = unsubscribe  # a subscriber's one-click unsubscribe link for its alert emails
         self.on_sent = on_sent  # every delivered message, with all the rows it covered
         self.guard = guard or StorageGuard()
-        self.outcomes = Outcomes(self.outbox, self.retry, self.pacer, clock)
+        self.outcomes = Outcomes(self.outbox, self.retry, self.pacers, clock)
         self._wakes = {channel: asyncio.Event() for channel in notifiers}
         self._unwritten: deque[tuple[str, Callable[[], object], list[OutboxItem]]] = deque()
-        self._rendered: dict[tuple[str, int], Message] = {}
+        self._rendered: dict[tuple[str, int, str], Message] = {}
 
     def wake(self) -> None:
         for event in self._wakes.values():
@@ -161,16 +170,27 @@ class Dispatcher:
         now = self.clock()
         if self.outcomes.paused_for(channel, now) > 0 or not self._write_pending():
             return []
+        batched = channel in BATCHED
         try:
-            items = self.outbox.claim_due(now, 1, channel)
+            items = self.outbox.claim_batch(channel, now) if batched else []
+            if items:
+                self.guard.succeeded(now)
+                return items
+            items = self.outbox.claim_due(now, 1, channel, fresh=batched)
         except Exception as exc:
             self._refused(exc, "claiming the next message")
             return []
         if items and items[0].transition_id and channel in self.digest:
             try:
-                items += self.outbox.claim_more(items[0].subscriber, now, self.digest[channel] - 1)
-            except Exception as exc:  # the first row is claimed already: send it alone
+                items += self.outbox.claim_more(items[0].subscriber, now, self.digest[channel] - 1, fresh=batched)
+                if batched and len(items) > 1:
+                    self.outbox.mark_batch([item.id for item in items], f"pw{items[0].id}")
+            except Exception as exc:  # the first row is claimed already: send it alone, the rest go back
                 self._refused(exc, "claiming a digest")
+                if batched and len(items) > 1:
+                    rest = items[1:]
+                    self._write("rows of a digest not recorded", partial(self.outcomes.requeue, rest, now), rest)
+                    items = items[:1]
         if items:
             self.guard.succeeded(now)
         return items
@@ -207,13 +227,18 @@ class Dispatcher:
             self.guard.succeeded(now)
         return True
 
+    def _language(self, sub: Subscriber) -> Language:
+        """The subscriber's language; operators and subscribers without one get the default language."""
+        return language(sub.language) if sub.language and not sub.operator else self.renderer.default
+
     def _message(self, item: OutboxItem) -> Message | None:
-        key = ("t", item.transition_id) if item.transition_id else ("n", item.notice_id or 0)
+        lang = self._language(item.subscriber)
+        key = ("t", item.transition_id, lang.code) if item.transition_id else ("n", item.notice_id or 0, "")
         if key in self._rendered:
             return self._rendered[key]
         if item.transition_id:
             found = self.store.transitions(ids=[item.transition_id])
-            message = self.renderer.alert(found[0]) if found else None
+            message = self.renderer.alert(found[0], lang) if found else None
         else:
             notice = self.outbox.notice(item.notice_id or 0)
             message = self.renderer.operator(notice) if notice else None
@@ -229,7 +254,7 @@ class Dispatcher:
             return self._message(items[0]), items
         by_id = {item.transition_id: item for item in items if item.transition_id is not None}
         transitions = sorted(self.store.transitions(ids=list(by_id)), key=lambda t: t.id)
-        message, count = self.renderer.digest(transitions)
+        message, count = self.renderer.digest(transitions, self._language(items[0].subscriber))
         covered = [by_id[t.id] for t in transitions[:count]]
         left = [item for item in items if item not in covered]
         if left:  # back in the queue, due now: the next digest takes them
@@ -254,9 +279,11 @@ class Dispatcher:
             return
         if self.unsubscribe is not None and first.transition_id and notifier.channel == "email":
             message = replace(message, list_unsubscribe=self.unsubscribe(first.subscriber))
+        # The same on every attempt of this message: Matrix drops a repeated txnId, a webhook receiver may too.
+        message = message.with_key(first.batch or f"pw{first.id}")
+        pacer = self.pacers.get(notifier.channel)
         try:
-            async with self.pacer.slot(first.subscriber.address) if notifier.channel == "telegram" \
-                    else contextlib.nullcontext():
+            async with pacer.slot(first.subscriber.address) if pacer else contextlib.nullcontext():
                 await notifier.send(first.subscriber.address, message)
         except Exception as exc:
             error = exc if isinstance(exc, NotifyError) else NotifyError(f"{type(exc).__name__}: {exc}")

@@ -12,24 +12,26 @@ from datetime import datetime, timedelta
 
 from bot.delivery.pacing import RetryPolicy, TelegramPacer
 from bot.models import NoticeKind
+from bot.said import N_, Said
 from bot.storage.outbox import Outbox, OutboxItem
 from notifiers.base import ConfigRefused, Moved, Notifier, NotifyError, Permanent, RetryLater
 
 log = logging.getLogger("presswatch.dispatch")
 
 # The conditions a channel's ConfigRefused raises, and the channel whose next delivery clears each.
-CONFIG_CONDITIONS = {"telegram_token": "telegram", "smtp_login": "email", "email_from": "email"}
+CONFIG_CONDITIONS = {"telegram_token": "telegram", "smtp_login": "email", "email_from": "email",
+                     "matrix_token": "matrix"}
 UNDELIVERABLE = "undeliverable:"
 
 
 class Outcomes:
     """Marks rows sent, due again, held or failed; disables subscribers; raises and clears notices."""
 
-    def __init__(self, outbox: Outbox, retry: RetryPolicy, pacer: TelegramPacer,
+    def __init__(self, outbox: Outbox, retry: RetryPolicy, pacers: dict[str, TelegramPacer],
                  clock: Callable[[], datetime]) -> None:
         self.outbox = outbox
         self.retry = retry
-        self.pacer = pacer
+        self.pacers = pacers
         self.clock = clock
         self._paused: dict[str, datetime] = {}  # channel -> until: its configuration was refused
         self._refused: dict[str, str] = {}  # channel -> the open condition its next delivery clears
@@ -53,7 +55,7 @@ class Outcomes:
                 why: str = "left for the next digest") -> None:
         with self.outbox.db.atomic():
             for item in items:
-                self.outbox.mark_retry(item.id, now + timedelta(seconds=delay), why)
+                self.outbox.mark_retry(item.id, now + timedelta(seconds=delay), why, unsent=True)
 
     def delivered(self, items: Sequence[OutboxItem], channel: str, now: datetime) -> None:
         sub = items[0].subscriber
@@ -63,10 +65,11 @@ class Outcomes:
             for item in items:
                 self.outbox.mark_sent(item.id, now)
             if condition is not None:
-                self.outbox.resolve(condition, f"{channel.capitalize()} accepts presswatch's configuration again",
-                                    now)
+                self.outbox.resolve(condition, Said(N_("{channel} accepts presswatch's configuration again"),
+                                                    channel=channel.capitalize()), now)
             if undeliverable:
-                self.outbox.resolve(f"{UNDELIVERABLE}{sub.id}", f"Messages reach {sub.name} again", now)
+                self.outbox.resolve(f"{UNDELIVERABLE}{sub.id}", Said(N_("Messages reach {name} again"),
+                                                                     name=sub.name), now)
         if condition is not None:
             log.info("%s accepts presswatch's configuration again", channel)
         self._refused.pop(channel, None)
@@ -100,10 +103,11 @@ class Outcomes:
             for item in items:
                 self.outbox.mark_retry(item.id, now + timedelta(seconds=pause), str(error))
             self.outbox.notify_operators(
-                NoticeKind.CONFIG_REFUSED, f"{channel.capitalize()} refuses presswatch's configuration",
-                f"{error}. Messages on this channel are kept and tried again every "
-                f"{pause / 60:.0f} min until it is fixed; no subscriber was disabled.", now,
-                condition=error.condition)
+                NoticeKind.CONFIG_REFUSED,
+                Said(N_("{channel} refuses presswatch's configuration"), channel=channel.capitalize()),
+                Said(N_("{error}. Messages on this channel are kept and tried again every {minutes} min until it "
+                        "is fixed; no subscriber was disabled."), error=error, minutes=f"{pause / 60:.0f}"),
+                now, condition=error.condition)
         if self._refused.get(channel) != error.condition:
             log.error("%s: %s messages are kept and tried again every %.0f min", error, channel, pause / 60)
         self._refused[channel] = error.condition
@@ -115,16 +119,17 @@ class Outcomes:
             if not self.outbox.disable(sub.id, str(error), fingerprint):
                 return
             self.outbox.notify_operators(
-                NoticeKind.SUBSCRIBER_DISABLED, f"Subscriber {sub.name} was disabled",
-                f"{sub.channel} {sub.address}: {error}. Its alerts are held until it is enabled again.", now)
+                NoticeKind.SUBSCRIBER_DISABLED, Said(N_("Subscriber {name} was disabled"), name=sub.name),
+                Said(N_("{channel} {address}: {error}. Its alerts are held until it is enabled again."),
+                     channel=sub.channel, address=sub.shown_address, error=error), now)
         log.warning("subscriber %s disabled: %s", sub.name, error)
 
     def _retry(self, items: Sequence[OutboxItem], error: NotifyError, now: datetime) -> None:
         """Due again after the backoff (or the delay the service asked for); given up after give_up_after."""
         sub = items[0].subscriber
         after = error.after if isinstance(error, RetryLater) else None
-        if after is not None and sub.channel == "telegram":
-            self.pacer.pause(after, sub.address)
+        if after is not None and sub.channel in self.pacers:
+            self.pacers[sub.channel].pause(after, sub.address)
         delay = after if after is not None else self.retry.delay(items[0].attempts)
         old = [item for item in items if now - item.created_at > timedelta(seconds=self.retry.give_up_after)]
         with self.outbox.db.atomic():
@@ -135,9 +140,10 @@ class Outcomes:
                     self.outbox.mark_retry(item.id, now + timedelta(seconds=delay), str(error))
             if old:
                 self.outbox.notify_operators(
-                    NoticeKind.DELIVERY_FAILED, f"An alert to {sub.name} could not be delivered",
-                    f"Gave up after {old[0].attempts} attempts: {error}. Later messages are still tried; you "
-                    "are told when one gets through.", now, condition=f"{UNDELIVERABLE}{sub.id}")
+                    NoticeKind.DELIVERY_FAILED, Said(N_("An alert to {name} could not be delivered"), name=sub.name),
+                    Said(N_("Gave up after {attempts} attempts: {error}. Later messages are still tried; you are "
+                            "told when one gets through."), attempts=old[0].attempts, error=error),
+                    now, condition=f"{UNDELIVERABLE}{sub.id}")
         if old:
             self._undeliverable.add(sub.id)
             log.warning("gave up on %d messages to %s: %s", len(old), sub.name, error)

@@ -1,4 +1,5 @@
-"""Alerts as words: Jinja2 templates for email (text and HTML) and Telegram's HTML subset.
+"""Alerts as words: Jinja2 templates for email (text and HTML), Telegram's HTML subset and the other channels,
+in each subscriber's language (gettext through Jinja2's i18n extension; the sentences are in words.py).
 
 Templates are looked up first in an operator's folder, then in the bundled ``bot/delivery/templates``.
 Every outside value reaches the HTML templates through autoescape; Telegram text is kept under
@@ -7,123 +8,45 @@ its 4096-character limit by trimming outside values (never the markup) until it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bot.countries import country_name
-from bot.models import EVERYWHERE, EventKind, Message, Notice, NoticeKind, Transition, group_of
-from bot.text import TELEGRAM_BUDGET, clip, esc, fits_telegram, format_utc, humanize_duration
+from bot.delivery.payload import alert_data
+from bot.delivery.words import (
+    SUBJECT_MAX,
+    alert_subject,
+    clip_handle,
+    country_label,
+    digest_notes,
+    digest_subject,
+    headline,
+    notice_title,
+    one_line,
+    places,
+    what,
+)
+from bot.i18n import ENGLISH, Language
+from bot.models import EventKind, Message, Notice, NoticeKind, Transition, group_of
+from bot.text import TELEGRAM_BUDGET, clip, esc, fits_telegram
 
 BUNDLED_TEMPLATES = Path(__file__).parent / "templates"
 SHORT_EVIDENCE = 16
-SUBJECT_MAX = 150
-HANDLE_MAX = 64  # X handles have at most 15 characters: anything longer is garbage to cut
-LISTED_IN_DIGEST = 40  # characters of an import's reference in a digest line
 _CAPS: tuple[int | None, ...] = (None, 1024, 512, 256, 128, 64, 32, 16)
-_SPECIAL_CODES = {EVERYWHERE, "XY"}
-_ENDS_A_CONDITION = {EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED, EventKind.UNPROTECTED}
 _BY_ID = {EventKind.SUSPENDED, EventKind.DEACTIVATED}
 _ICONS = {"restricted": "🔴", "restored": "🟢", "other": "🔵"}
 
-# kind -> (sentence after the handle, short form for the subject); {places} and {handle} are filled in.
-_ACTIONS: dict[EventKind, tuple[str, str]] = {
-    EventKind.WITHHELD: ("is now withheld in {places}", "withheld in {places}"),
-    EventKind.UNWITHHELD: ("is no longer withheld in {places}", "no longer withheld in {places}"),
-    EventKind.SUSPENDED: ("has been suspended", "suspended"),
-    EventKind.UNSUSPENDED: ("is no longer suspended", "no longer suspended"),
-    EventKind.DEACTIVATED: ("can no longer be found (deactivated or deleted)", "deactivated or deleted"),
-    EventKind.REACTIVATED: ("is back (reactivated)", "reactivated"),
-    EventKind.PROTECTED: ("is now protected", "now protected"),
-    EventKind.UNPROTECTED: ("is no longer protected", "no longer protected"),
-    EventKind.RENAMED: ("renamed to @{handle}", "renamed to @{handle}"),
-}
-_NOTICE_WORDS: dict[str, str] = {
-    NoticeKind.X_AUTH: "X refused presswatch's credentials",
-    NoticeKind.X_USAGE_CAP: "X usage cap reached",
-    NoticeKind.STALE: "No successful poll lately",
-    NoticeKind.SUBSCRIBER_DISABLED: "A subscriber was disabled",
-    NoticeKind.DELIVERY_FAILED: "A message could not be delivered",
-    NoticeKind.RECOVERED: "Recovered",
-    NoticeKind.CONFIG_REFUSED: "A service refused presswatch's configuration",
-    NoticeKind.TASK_RESTARTED: "A presswatch task was restarted",
-    NoticeKind.STORAGE: "The database refused writes",
-    NoticeKind.CONFIG_NOT_APPLIED: "An edit of the config file was not applied",
-}
-
 _autoescape = select_autoescape(enabled_extensions=("html.j2", "tg.j2"), default_for_string=False)
 
-
-def one_line(text: str) -> str:
-    """Collapse every run of whitespace (CR, LF, tabs) to one space: safe for a mail header."""
-    return " ".join(text.split())
+__all__ = ["Renderer", "country_label", "flat", "headline", "one_line", "places", "web_links"]
 
 
 def flat(text: str) -> str:
     """Line breaks as spaces, so an outside value cannot forge lines of its own in an alert."""
     return " ".join(text.splitlines())
-
-
-def country_label(code: str) -> str:
-    """'India (IN)'; 'all countries' for XX."""
-    return country_name(code) if code in _SPECIAL_CODES else f"{country_name(code)} ({code})"
-
-
-def join_and(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def places(codes: Iterable[str], most: int | None = None) -> str:
-    """The countries an event names, in words; XX swallows the rest. ``most`` shortens to 'and N more'."""
-    codes = sorted(set(codes))
-    if not codes:
-        return ""
-    if EVERYWHERE in codes:
-        return country_label(EVERYWHERE)
-    labels = [country_label(code) for code in codes]
-    if most is not None and len(labels) > most:
-        labels = [*labels[: most - 1], f"{len(labels) - most + 1} more"]
-    return join_and(labels)
-
-
-@dataclass(frozen=True, slots=True)
-class What:
-    """The 'what happened' sentence in parts: ``actor`` (a handle), ``action``, ``after`` (or '')."""
-
-    actor: str
-    action: str
-    after: str
-
-
-def _what(t: Transition, cap: int | None) -> What:
-    sentence, _ = _ACTIONS[t.kind]
-    actor = t.previous_handle if t.kind is EventKind.RENAMED and t.previous_handle else t.handle
-    action = sentence.format(places=clip(places(t.countries), cap), handle=clip(t.handle, HANDLE_MAX))
-    return What(actor="@" + clip(actor, HANDLE_MAX), action=action, after=_after(t))
-
-
-def _after(t: Transition) -> str:
-    if t.previous_since is None or t.kind not in _ENDS_A_CONDITION:
-        return ""
-    return "after " + humanize_duration((t.confirmed_at - t.previous_since).total_seconds())
-
-
-def headline(t: Transition) -> str:
-    """'@handle withheld in India (IN)': what happened, in one short line (subjects, feeds, pages)."""
-    _, short = _ACTIONS[t.kind]
-    actor = t.previous_handle if t.kind is EventKind.RENAMED and t.previous_handle else t.handle
-    words = short.format(places=places(t.countries, most=3), handle=t.handle)
-    return clip(one_line(f"@{actor} {words}"), SUBJECT_MAX)
-
-
-def alert_subject(t: Transition) -> str:
-    """'[presswatch] @handle withheld in India (IN)': one short line."""
-    return clip(f"[presswatch] {headline(t)}", SUBJECT_MAX)
 
 
 def web_links(t: Transition, public_url: str | None) -> tuple[str, str]:
@@ -135,25 +58,26 @@ def web_links(t: Transition, public_url: str | None) -> tuple[str, str]:
     return page, f"{public_url}/api/v1/transitions/{t.id}/evidence"
 
 
-def _alert_view(t: Transition, cap: int | None, public_url: str | None = None) -> dict[str, Any]:
-    handle = clip(t.handle, HANDLE_MAX)
+def _alert_view(t: Transition, lang: Language, cap: int | None, public_url: str | None = None) -> dict[str, Any]:
+    handle = clip_handle(t.handle)
     by_id = t.kind in _BY_ID and bool(t.account_id)
     page_url, evidence_url = web_links(t, public_url)
     return {
         "kind": str(t.kind),
         "group": group_of(t.kind),
         "icon": _ICONS[group_of(t.kind)],
-        "what": _what(t, cap),
+        "what": what(t, lang, cap),
         "handle": handle,
-        "previous_handle": clip(t.previous_handle, HANDLE_MAX),
+        "previous_handle": clip_handle(t.previous_handle),
         "name": clip(flat(t.name), cap),
-        "countries": clip(places(t.countries), cap),
-        "withheld": clip(", ".join(country_label(c) for c in sorted(t.withheld_in)) or "none", cap),
+        "countries": clip(places(t.countries, lang), cap),
+        "withheld": clip(", ".join(country_label(c, lang) for c in sorted(t.withheld_in))
+                         or lang.gettext("none"), cap),
         "profile_url": "https://x.com/" + quote(handle, safe=""),
         "id_url": "https://x.com/i/user/" + quote(t.account_id or "", safe="") if by_id else "",
-        "first_seen": format_utc(t.first_seen_at),
-        "confirmed": format_utc(t.confirmed_at),
-        "tags": clip(flat(", ".join(t.tags)) or "none", cap),
+        "first_seen": lang.when(t.first_seen_at),
+        "confirmed": lang.when(t.confirmed_at),
+        "tags": clip(flat(", ".join(t.tags)) or lang.gettext("none"), cap),
         "listed_in": clip(flat(t.listed_in), cap) if t.listed_in else "",  # an import's reference
         "evidence": t.evidence_sha256,
         "evidence_short": t.evidence_sha256[:SHORT_EVIDENCE],
@@ -163,110 +87,113 @@ def _alert_view(t: Transition, cap: int | None, public_url: str | None = None) -
     }
 
 
-def _digest_note(t: Transition) -> str:
-    """The full withheld list where the sentence alone does not give it: '(still withheld in Turkey (TR))'."""
-    if not t.withheld_in or (set(t.withheld_in) == set(t.countries) and t.kind is EventKind.WITHHELD):
-        return ""
-    prefix = "still withheld in" if t.kind is EventKind.UNWITHHELD else "withheld in"
-    return f"({prefix} {places(t.withheld_in, most=6)})"
-
-
-def _notes(t: Transition) -> str:
-    """A digest line's notes: the withheld list, then '(listed in: Court order 2016/1234)', kept short."""
-    listed = f"(listed in: {clip(flat(t.listed_in), LISTED_IN_DIGEST)})" if t.listed_in else ""
-    return " ".join(note for note in (_digest_note(t), listed) if note)
-
-
-def notice_title(kind: NoticeKind | str) -> str:
-    return _NOTICE_WORDS.get(kind, str(kind).replace("_", " ").capitalize())
-
-
-def operator_subject(n: Notice) -> str:
+def operator_subject(n: Notice, lang: Language) -> str:
     """'[presswatch health] X usage cap reached: ...': one short line."""
-    return clip(one_line(f"[presswatch health] {notice_title(n.kind)}: {n.summary}"), SUBJECT_MAX)
+    prefix = lang.gettext("[presswatch health]")
+    return clip(one_line(f"{prefix} {notice_title(n.kind, lang)}: {lang.say(n.summary)}"), SUBJECT_MAX)
 
 
-def _operator_view(n: Notice, cap: int | None) -> dict[str, Any]:
+def _operator_view(n: Notice, lang: Language, cap: int | None) -> dict[str, Any]:
     return {
         "id": n.id,
         "kind": str(n.kind),
-        "title": notice_title(n.kind),
+        "title": notice_title(n.kind, lang),
         "icon": "✅" if n.kind == NoticeKind.RECOVERED else "⚠️",
-        "summary": clip(n.summary, cap),
-        "detail": clip(n.detail, cap),
-        "at": format_utc(n.at),
+        "summary": clip(lang.say(n.summary), cap),
+        "detail": clip(lang.say(n.detail), cap),
+        "at": lang.when(n.at),
     }
 
 
 class Renderer:
-    """Renders subscriber alerts and operator notices from templates an operator may override."""
+    """Renders subscriber alerts and operator notices, in a language, from templates an operator may override.
 
-    def __init__(self, templates_dir: Path | None = None, *, public_url: str | None = None) -> None:
-        self.public_url = public_url  # server.public_url: alerts link the account's page and its evidence
+    Operator notices are in ``default`` (``i18n.default_language``); alerts in the language asked for, and
+    link the account's page and its evidence on ``public_url`` (``server.public_url``) when there is one.
+    """
+
+    def __init__(self, templates_dir: Path | None = None, default: Language = ENGLISH, *,
+                 public_url: str | None = None) -> None:
+        self.public_url = public_url
         loaders: list[BaseLoader] = [FileSystemLoader(templates_dir)] if templates_dir else []
-        self.env = Environment(
-            loader=ChoiceLoader([*loaders, FileSystemLoader(BUNDLED_TEMPLATES)]),
-            autoescape=_autoescape,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.loader = ChoiceLoader([*loaders, FileSystemLoader(BUNDLED_TEMPLATES)])
+        self.default = default
+        self._envs: dict[str, Environment] = {}
+        self.env = self._env(default)
+
+    def _env(self, lang: Language) -> Environment:
+        """One Environment per language: Jinja2's i18n extension installs its gettext on the whole env."""
+        env = self._envs.get(lang.code)
+        if env is None:
+            env = Environment(loader=self.loader, autoescape=_autoescape, undefined=StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+            env.install_gettext_callables(lang.gettext, lang.ngettext, newstyle=True)  # type: ignore[attr-defined]
+            self._envs[lang.code] = env
+        return env
 
     def templates(self) -> list[str]:
         """Every template name this renderer can load, overrides included."""
         return sorted({name for name in self.env.list_templates() if name.endswith(".j2")})
 
-    def alert(self, t: Transition) -> Message:
-        """A subscriber alert for one recorded transition."""
-        return self._message("alert", alert_subject(t), lambda cap: _alert_view(t, cap, self.public_url))
+    def alert(self, t: Transition, lang: Language | None = None) -> Message:
+        """A subscriber alert for one recorded transition, in ``lang`` (default: the default language)."""
+        lang = lang or self.default
+        message = self._message("alert", lang, alert_subject(t, lang),
+                                lambda cap: _alert_view(t, lang, cap, self.public_url))
+        return message.with_data(alert_data(t, message.text))
 
     def operator(self, n: Notice) -> Message:
-        """An operator health alert about presswatch itself."""
-        return self._message("operator", operator_subject(n), lambda cap: _operator_view(n, cap))
+        """An operator health alert about presswatch itself, in the default language."""
+        lang = self.default
+        return self._message("operator", lang, operator_subject(n, lang), lambda cap: _operator_view(n, lang, cap))
 
-    def digest(self, transitions: Sequence[Transition]) -> tuple[Message, int]:
+    def digest(self, transitions: Sequence[Transition], lang: Language | None = None) -> tuple[Message, int]:
         """One message for several alerts to one subscriber, and how many (from the first) it covers.
 
         A burst like February 2021's (500 accounts withheld in India) would take 25 minutes to reach a
         group at Telegram's 20 messages a minute; a few digests reach it at once. Each change is in
         exactly one message: what does not fit under 4096 characters is left for the next.
         """
+        lang = lang or self.default
         if len(transitions) == 1:
-            return self.alert(transitions[0]), 1
+            return self.alert(transitions[0], lang), 1
         count = len(transitions)
         while count > 1:
             chosen = transitions[:count]
-            subject = clip(f"[presswatch] {count} changes: " + ", ".join(f"@{t.handle}" for t in chosen), SUBJECT_MAX)
-            items = [_alert_view(t, 64, self.public_url) | {"note": _notes(t)} for t in chosen]
-            values = {"items": items, "subject": subject, "linked": any(item["page_url"] for item in items)}
-            markup = self.render("digest.tg.j2", values).strip()
+            subject = digest_subject([t.handle for t in chosen], lang)
+            items = [_alert_view(t, lang, 64, self.public_url) | {"note": digest_notes(t, lang)} for t in chosen]
+            values = {"items": items, "subject": subject, "lang": lang.code,
+                      "linked": any(item["page_url"] for item in items)}
+            markup = self.render("digest.tg.j2", values, lang).strip()
             if fits_telegram(markup):
-                text = self.render("digest.txt.j2", values).rstrip() + "\n"
-                page = self.render("digest.html.j2", values)
+                text = self.render("digest.txt.j2", values, lang).rstrip() + "\n"
+                page = self.render("digest.html.j2", values, lang)
                 return Message(subject=subject, text=text, html=page, telegram_html=markup), count
             count = max(1, count * 3 // 4)
-        return self.alert(transitions[0]), 1
+        return self.alert(transitions[0], lang), 1
 
-    def render(self, name: str, values: dict[str, Any]) -> str:
+    def render(self, name: str, values: dict[str, Any], lang: Language | None = None) -> str:
         """One template; ``markup`` tells the shared macros whether they write HTML."""
-        return self.env.get_template(name).render(values, markup=bool(_autoescape(name)))
+        env = self._env(lang or self.default)
+        return env.get_template(name).render(values, markup=bool(_autoescape(name)))
 
-    def _message(self, stem: str, subject: str, view: Callable[[int | None], dict[str, Any]]) -> Message:
-        values = {**view(None), "subject": subject}
-        text = self.render(f"{stem}.txt.j2", values).rstrip() + "\n"
-        page = self.render(f"{stem}.html.j2", values)
-        telegram = self._telegram(stem, subject, view)
+    def _message(self, stem: str, lang: Language, subject: str,
+                 view: Callable[[int | None], dict[str, Any]]) -> Message:
+        values = {**view(None), "subject": subject, "lang": lang.code}
+        text = self.render(f"{stem}.txt.j2", values, lang).rstrip() + "\n"
+        page = self.render(f"{stem}.html.j2", values, lang)
+        telegram = self._telegram(stem, lang, subject, view)
         return Message(subject=subject, text=text, html=page, telegram_html=telegram)
 
-    def _telegram(self, stem: str, subject: str, view: Callable[[int | None], dict[str, Any]]) -> str:
+    def _telegram(self, stem: str, lang: Language, subject: str, view: Callable[[int | None], dict[str, Any]]) -> str:
         for cap in _CAPS:
-            values = {**view(cap), "subject": clip(subject, cap)}
-            markup = self.render(f"{stem}.tg.j2", values).strip()
+            values = {**view(cap), "subject": clip(subject, cap), "lang": lang.code}
+            markup = self.render(f"{stem}.tg.j2", values, lang).strip()
             if fits_telegram(markup):
                 return markup
-        return self._telegram_fallback(stem, view)
+        return self._telegram_fallback(stem, lang, view)
 
-    def _telegram_fallback(self, stem: str, view: Callable[[int | None], dict[str, Any]]) -> str:
+    def _telegram_fallback(self, stem: str, lang: Language, view: Callable[[int | None], dict[str, Any]]) -> str:
         """An override too long to fit even trimmed: send its plain-text sibling, escaped and cut."""
-        plain = self.render(f"{stem}.txt.j2", {**view(_CAPS[-1]), "subject": ""}).strip()
+        plain = self.render(f"{stem}.txt.j2", {**view(_CAPS[-1]), "subject": "", "lang": lang.code}, lang).strip()
         return esc(clip(plain, TELEGRAM_BUDGET // 6))  # // 6: each character may become '&quot;'

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.models import NoticeKind
+from bot.said import N_, Said
 from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard
 from bot.storage.outbox import Outbox
@@ -14,9 +15,9 @@ STALE_AFTER_INTERVALS = 3
 STALE_FLOOR = 60.0  # seconds: with very short intervals, three missed polls is noise, not an outage
 X_CONDITION = "x"  # one condition whatever the cause: a 401 outage is one notice and one recovery
 _NOTICES = {
-    "auth": (NoticeKind.X_AUTH, "X keeps refusing presswatch's credentials"),
-    "usage_cap": (NoticeKind.X_USAGE_CAP, "X usage cap or credits exhausted"),
-    None: (NoticeKind.STALE, "No successful poll of X for three intervals"),
+    "auth": (NoticeKind.X_AUTH, N_("X keeps refusing presswatch's credentials")),
+    "usage_cap": (NoticeKind.X_USAGE_CAP, N_("X usage cap or credits exhausted")),
+    None: (NoticeKind.STALE, N_("No successful poll of X for three intervals")),
 }
 
 
@@ -45,7 +46,7 @@ class PollHealth:
             return
         if ok:
             self._cause, self._errors = None, []
-            self.outbox.resolve(X_CONDITION, "presswatch reads X again", now)
+            self.outbox.resolve(X_CONDITION, Said(N_("presswatch reads X again")), now)
             return
         self._cause, self._errors = aborted, list(errors)
         self.check_stale(now)
@@ -61,11 +62,12 @@ class PollHealth:
         since = self._since(now)
         if now - since < timedelta(seconds=max(STALE_FLOOR, STALE_AFTER_INTERVALS * self.poll_interval)):
             return
-        detail = f"No successful poll since {since.isoformat()}."
+        detail = Said(N_("No successful poll since {since}."), since=since.isoformat())
         if self._errors:
-            detail += f" Last errors: {'; '.join(self._errors)}"
+            detail = Said(N_("No successful poll since {since}. Last errors: {errors}"), since=since.isoformat(),
+                          errors="; ".join(self._errors))
         kind, summary = _NOTICES.get(self._cause, _NOTICES[None])
-        self.outbox.notify_operators(kind, summary, detail, now, condition=X_CONDITION)
+        self.outbox.notify_operators(kind, Said(summary), detail, now, condition=X_CONDITION)
 
     def _since(self, now: datetime) -> datetime:
         """The last time X was read, or could not be tried through no fault of X's."""

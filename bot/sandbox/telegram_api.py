@@ -248,6 +248,11 @@ class TelegramSandbox(SandboxState):
         self._cond.wait_for(lambda: bool(self._updates) or self._stopping.is_set(), timeout=wait)
         return self._updates[:limit]
 
+    def registered_commands(self, language_code: str = "") -> list[JSON]:
+        """The commands setMyCommands registered for the default scope and ``language_code`` ('' for all)."""
+        with self._cond:
+            return list(self._commands.get(self._scope_key({"language_code": language_code}), []))
+
     def _set_commands(self, params: JSON) -> bool:
         self._commands[self._scope_key(params)] = list(params.get("commands") or [])
         return True

@@ -49,9 +49,11 @@ def bot_user(bot_id: int, username: str) -> JSON:
     }
 
 
-def user(user_id: int, first_name: str = "Reporter", username: str | None = None) -> JSON:
+def user(user_id: int, first_name: str = "Reporter", username: str | None = None,
+         language_code: str | None = "en") -> JSON:
     return compact(
-        {"id": user_id, "is_bot": False, "first_name": first_name, "username": username, "language_code": "en"}
+        {"id": user_id, "is_bot": False, "first_name": first_name, "username": username,
+         "language_code": language_code}
     )
 
 

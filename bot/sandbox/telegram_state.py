@@ -149,8 +149,10 @@ class SandboxState:
         from_username: str | None = None,
         first_name: str = "Reporter",
         title: str | None = None,
+        language_code: str | None = "en",
     ) -> JSON:
-        """Queue an Update carrying a text message, as a user sending it to the bot produces."""
+        """Queue an Update carrying a text message, as a user sending it to the bot produces (``language_code``:
+        the sender's Telegram client language, an IETF tag; None leaves it out, as Telegram may)."""
         with self._cond:
             chat = self._chats.get(chat_id)
             if chat is None:
@@ -163,7 +165,7 @@ class SandboxState:
                 )
                 self._chats[chat_id] = chat
             user_id = from_id if from_id is not None else (chat_id if chat_type == "private" else 1000)
-            sender = obj.user(user_id, first_name, from_username)
+            sender = obj.user(user_id, first_name, from_username, language_code)
             msg = obj.message(self._next_message_id(chat_id), chat, text, int(time.time()), sender)
             return self._push_update({"message": msg})
 

@@ -31,6 +31,7 @@ class Claim:
     expires_at: datetime
     status: str
     decided_by: int | None = None
+    language: str = ""  # the claimant's language, for telling them of the decision
 
     def expired(self, now: datetime) -> bool:
         """A pending claim past its expiry (the row may not say so yet)."""
@@ -44,7 +45,7 @@ def _claim(row: dict[str, Any]) -> Claim:
     return Claim(
         id=row["id"], telegram_user_id=row["telegram_user_id"], chat_id=row["chat_id"], handle=row["handle"],
         code=row["code"], created_at=parse_iso(row["created_at"]), expires_at=parse_iso(row["expires_at"]),
-        status=row["status"], decided_by=row["decided_by"],
+        status=row["status"], decided_by=row["decided_by"], language=row.get("language") or "",
     )
 
 
@@ -58,9 +59,9 @@ class ClaimBook:
         return [_claim(row) for row in self.db.query(sql, params)]
 
     def create(self, user_id: int, chat_id: int, handle: str, code: str, now: datetime,
-               ttl: timedelta = CLAIM_TTL) -> Claim:
+               ttl: timedelta = CLAIM_TTL, language: str = "") -> Claim:
         claim = {"telegram_user_id": user_id, "chat_id": chat_id, "handle": handle, "code": code,
-                 "created_at": now.isoformat(), "expires_at": (now + ttl).isoformat()}
+                 "created_at": now.isoformat(), "expires_at": (now + ttl).isoformat(), "language": language or None}
         found = self.get(int(self.db.table("claims").insert(claim).last_rowid or 0))
         assert found is not None
         return found

@@ -245,4 +245,23 @@ def m007_imports(db: Database) -> None:
     )
 
 
+@migration
+def m008_languages_and_batches(db: Database) -> None:
+    """A subscriber's and a claimant's language (NULL: the default language), the message an outbox row
+    was claimed in, and a notice's words (bot/said.py: to be said in the default language when sent).
+
+    ``batch`` names the one message (a digest) a set of rows went out in, on channels whose server drops
+    a repeated request by its id (Matrix's txnId): after a crash the same rows are sent under the same id.
+    """
+    db.executescript(
+        """
+        ALTER TABLE subscribers ADD COLUMN language TEXT;
+        ALTER TABLE outbox ADD COLUMN batch TEXT;
+        ALTER TABLE claims ADD COLUMN language TEXT;
+        ALTER TABLE notices ADD COLUMN words TEXT;
+        CREATE INDEX outbox_batch ON outbox (batch) WHERE batch IS NOT NULL;
+        """
+    )
+
+
 SCHEMA = len(NAMES)  # the schema this build brings a database to, and the newest it can use

@@ -9,8 +9,9 @@ from typing import Any
 
 from bot.models import Event, EventKind, Notice, NoticeKind, Subscriber
 from bot.routing import matches
+from bot.said import N_, Said, from_json, words_json
 from bot.storage.rows import OutboxItem, SubscriberSpec, route_key, spec_columns, subscriber_from_row
-from bot.storage.subscribers import SubscriberBook
+from bot.storage.subscribers import SubscriberBook, _like
 from bot.text import format_utc, parse_iso
 
 __all__ = ["Outbox", "OutboxItem", "SubscriberSpec", "route_key", "subscriber_from_row"]
@@ -88,6 +89,9 @@ class Outbox(SubscriberBook):
                          *, condition: str | None = None) -> int | None:
         """Record an operator notice and queue it to every operator.
 
+        ``summary`` and ``detail`` are sentences presswatch wrote: a Said (bot/said.py) keeps its words, so
+        that the notice is sent in ``i18n.default_language``; the English text is what the database shows.
+
         With a ``condition``, a notice is raised once while that condition stays unresolved.
         Returns the notice id, or None when it was already raised.
         """
@@ -96,8 +100,8 @@ class Outbox(SubscriberBook):
                 "SELECT id FROM notices WHERE condition = ? AND resolved_at IS NULL", [condition]
             ):
                 return None
-            notice = {"kind": str(kind), "condition": condition, "summary": summary, "detail": detail,
-                      "at": now.isoformat()}
+            notice = {"kind": str(kind), "condition": condition, "summary": str(summary), "detail": str(detail),
+                      "at": now.isoformat(), "words": words_json(summary, detail)}
             notice_id = int(self.db.table("notices").insert(notice).last_rowid or 0)
             self.db.conn.executemany(
                 "INSERT INTO outbox (notice_id, subscriber_id, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
@@ -108,15 +112,17 @@ class Outbox(SubscriberBook):
 
     def resolve(self, condition: str, summary: str, now: datetime) -> int | None:
         """Clear an open condition and tell the operators it recovered (once); None if none was open."""
-        open_rows = self._rows("SELECT summary, at FROM notices WHERE condition = ? AND resolved_at IS NULL"
-                               " ORDER BY id", [condition])
+        open_rows = self._rows("SELECT summary, detail, words, at FROM notices WHERE condition = ? AND"
+                               " resolved_at IS NULL ORDER BY id", [condition])
         if not open_rows:
             return None
         first = open_rows[0]
         with self.db.atomic():
             self.db.execute("UPDATE notices SET resolved_at = ? WHERE condition = ? AND resolved_at IS NULL",
                             [now.isoformat(), condition])
-            detail = f"Cleared: {first['summary']} (noticed {format_utc(parse_iso(first['at']))})."
+            cleared = from_json(first["words"], first["summary"], first["detail"])[0]
+            detail = Said(N_("Cleared: {summary} (noticed {at})."), summary=cleared,
+                          at=format_utc(parse_iso(first["at"])))
             return self.notify_operators(NoticeKind.RECOVERED, summary, detail, now)
 
     def open_conditions(self) -> list[str]:
@@ -128,26 +134,47 @@ class Outbox(SubscriberBook):
         if not rows:
             return None
         row = rows[0]
-        return Notice(row["id"], NoticeKind(row["kind"]), row["summary"], row["detail"], parse_iso(row["at"]))
+        summary, detail = from_json(row.get("words"), row["summary"], row["detail"])
+        return Notice(row["id"], NoticeKind(row["kind"]), summary, detail, parse_iso(row["at"]))
 
-    def claim_due(self, now: datetime, limit: int, channel: str | None = None) -> list[OutboxItem]:
-        """Mark up to ``limit`` due rows as in flight and return them, oldest first."""
+    def claim_due(self, now: datetime, limit: int, channel: str | None = None, *,
+                  fresh: bool = False) -> list[OutboxItem]:
+        """Mark up to ``limit`` due rows as in flight and return them, oldest first (``fresh``: in no batch)."""
         where, params = ("s.channel = ?", [channel]) if channel else ("1 = 1", [])
-        return self._claim(where, params, "o.next_attempt_at, o.id", now, limit)
+        return self._claim(where + (" AND o.batch IS NULL" if fresh else ""), params, "o.next_attempt_at, o.id",
+                           now, limit)
 
-    def claim_more(self, subscriber: Subscriber, now: datetime, limit: int) -> list[OutboxItem]:
+    def claim_more(self, subscriber: Subscriber, now: datetime, limit: int, *,
+                   fresh: bool = False) -> list[OutboxItem]:
         """Mark up to ``limit`` more due alerts (not notices) for the same chat as in flight: a digest."""
         if limit < 1:
             return []
         where = "s.channel = ? AND s.address = ? AND o.transition_id IS NOT NULL AND s.operator = ?"
-        return self._claim(where, [subscriber.channel, subscriber.address, int(subscriber.operator)],
+        return self._claim(where + (" AND o.batch IS NULL" if fresh else ""),
+                           [subscriber.channel, subscriber.address, int(subscriber.operator)],
                            "o.transition_id", now, limit)
+
+    def claim_batch(self, channel: str, now: datetime) -> list[OutboxItem]:
+        """The due rows of the oldest batch of ``channel`` (a message sent before, not known to have arrived),
+        all of them, marked in flight: they go out again as the same message, under the same id."""
+        rows = self._rows(
+            "SELECT o.batch FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id WHERE o.status = 'pending'"
+            " AND o.batch IS NOT NULL AND o.next_attempt_at <= ? AND s.enabled = 1 AND s.channel = ?"
+            " ORDER BY o.next_attempt_at, o.id LIMIT 1", [now.isoformat(), channel])
+        if not rows:
+            return []
+        return self._claim("o.batch = ?", [rows[0]["batch"]], "o.transition_id, o.id", now, 1000)
+
+    def mark_batch(self, outbox_ids: Sequence[int], batch: str) -> None:
+        """Record that these rows go out together as the message ``batch``, before it is sent."""
+        self.db.conn.executemany("UPDATE outbox SET batch = ? WHERE id = ?", [(batch, i) for i in outbox_ids])
 
     def _claim(self, where: str, params: list[Any], order: str, now: datetime, limit: int) -> list[OutboxItem]:
         """Due rows of enabled subscribers matching ``where``, marked 'sending' in the same transaction."""
         with self.db.atomic():
             rows = self._rows(
                 "SELECT o.id AS outbox_id, o.transition_id, o.notice_id, o.attempts, o.created_at AS queued_at,"
+                " o.batch AS outbox_batch,"
                 " s.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
                 f" WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND s.enabled = 1 AND {where}"
                 f" ORDER BY {order} LIMIT ?",
@@ -162,15 +189,17 @@ class Outbox(SubscriberBook):
     @staticmethod
     def _item(row: dict[str, Any]) -> OutboxItem:
         return OutboxItem(row["outbox_id"], subscriber_from_row(row), row["transition_id"], row["notice_id"],
-                          row["attempts"] + 1, parse_iso(row["queued_at"]))
+                          row["attempts"] + 1, parse_iso(row["queued_at"]), row["outbox_batch"])
 
     def mark_sent(self, outbox_id: int, now: datetime) -> None:
         self.db.execute("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
                         [now.isoformat(), outbox_id])
 
-    def mark_retry(self, outbox_id: int, at: datetime, error: str) -> None:
-        self.db.execute("UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
-                        [at.isoformat(), error, outbox_id])
+    def mark_retry(self, outbox_id: int, at: datetime, error: str, *, unsent: bool = False) -> None:
+        """Due again at ``at``; ``unsent``: it never went out, so it leaves its batch (the next message is new)."""
+        batch = ", batch = NULL" if unsent else ""
+        self.db.execute(f"UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?{batch}"
+                        " WHERE id = ?", [at.isoformat(), error, outbox_id])
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         """Give up on one message (kept, with its error, for the operators to see)."""
@@ -209,6 +238,17 @@ class Outbox(SubscriberBook):
             self.db.execute("UPDATE outbox SET status = 'pending' WHERE subscriber_id = ? AND status = 'held'",
                             [subscriber_id])
 
+    def set_language(self, channel: str, address: str, keys: Sequence[str], language: str) -> bool:
+        """Set the language of the subscribers at this address keyed one of ``keys`` (one ending in ':' is a
+        prefix); False when there is none."""
+        changed = 0
+        with self.db.atomic():
+            for key in keys:
+                test, value = ("key LIKE ? ESCAPE '\\'", _like(key)) if key.endswith(":") else ("key = ?", key)
+                changed += self.db.execute(f"UPDATE subscribers SET language = ? WHERE channel = ? AND address = ?"
+                                           f" AND {test}", [language, channel, address, value]).rowcount
+        return changed > 0
+
     def move_address(self, subscriber_id: int, address: str) -> None:
         """A Telegram group became a supergroup: its chat id changed."""
         self.db.table("subscribers").update(subscriber_id, {"address": address})
@@ -230,3 +270,4 @@ class Outbox(SubscriberBook):
         """Outbox rows by status."""
         return {row["status"]: row["n"] for row in self._rows(
             "SELECT status, count(*) AS n FROM outbox GROUP BY status")}
+

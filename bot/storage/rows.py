@@ -39,6 +39,7 @@ class SubscriberSpec:
     accounts: tuple[int, ...] = ()
     operator: bool = False
     source: str = "config"
+    language: str = ""  # a catalog code; '' for the default language
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class OutboxItem:
     notice_id: int | None
     attempts: int
     created_at: datetime
+    batch: str | None = None  # the message these rows went out in before (Matrix's txnId), if any
 
 
 def route_key(sub: Subscriber) -> tuple[str, str]:
@@ -140,6 +142,7 @@ def subscriber_from_row(row: dict[str, Any]) -> Subscriber:
         accounts=frozenset(json.loads(row["accounts"])),
         operator=bool(row["operator"]),
         enabled=bool(row["enabled"]),
+        language=row.get("language") or "",
     )
 
 
@@ -149,7 +152,7 @@ def spec_from_row(row: dict[str, Any]) -> SubscriberSpec:
         key=row["key"], name=row["name"], channel=row["channel"], address=row["address"],
         countries=tuple(json.loads(row["countries"])), events=tuple(json.loads(row["events"])),
         tags=tuple(json.loads(row["tags"])), accounts=tuple(json.loads(row["accounts"])),
-        operator=bool(row["operator"]), source=row["source"],
+        operator=bool(row["operator"]), source=row["source"], language=row.get("language") or "",
     )
 
 
@@ -159,5 +162,5 @@ def spec_columns(spec: SubscriberSpec) -> dict[str, Any]:
         "name": spec.name, "channel": spec.channel, "address": spec.address,
         "countries": json.dumps(sorted(spec.countries)), "events": json.dumps(list(spec.events)),
         "tags": json.dumps(sorted(spec.tags)), "accounts": json.dumps(sorted(spec.accounts)),
-        "operator": int(spec.operator), "source": spec.source,
+        "operator": int(spec.operator), "source": spec.source, "language": spec.language or None,
     }

@@ -1,7 +1,8 @@
 """`presswatch demo`: the whole pipeline against the bundled sandboxes, scripted on two real cases.
 
 Compressed: a poll every fraction of a second instead of every ten minutes. Nothing leaves this
-machine: X, Telegram and the mail server are emulated on 127.0.0.1.
+machine: X, Telegram, the mail server and a newsroom's Slack webhook are emulated on 127.0.0.1. One
+Telegram group reads its alerts in Turkish.
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ from bot.polling.monitor import CycleReport
 from bot.sandbox.configs import FAST_DELIVERY, FAST_X, sandbox_config, write_config
 from bot.sandbox.mail import MailSink
 from bot.sandbox.telegram_api import TelegramSandbox
+from bot.sandbox.webhook_sink import WebhookSink
 from bot.sandbox.x_api import XSandbox
 from bot.storage.outbox import OutboxItem
 
 GROUP, CHANNEL, PRIVATE, OPERATOR = -1001000000001, -1002000000002, 7000002, 7000001
+TURKISH_GROUP = -1003000000003
+_ICONS = {"email": "📧", "telegram": "✈️ ", "webhook": "🔗", "matrix": "💬"}
 INDIA = ["delhi_reporter", "kisan_voice", "farmers_desk", "ind_activist", "mp_opposition", "news_collective"]
 
-def _config(x: XSandbox, tg: TelegramSandbox, mail: MailSink, interval: float) -> dict[str, Any]:
-    """The demo's config: both cases' accounts, four subscribers with different filters, one operator."""
+def _config(x: XSandbox, tg: TelegramSandbox, mail: MailSink, hooks: WebhookSink, interval: float) -> dict[str, Any]:
+    """The demo's config: both cases' accounts, six subscribers with different filters (one reads Turkish,
+    one is a Slack webhook), one operator."""
     watchlist = [{"handle": "MahirZeynalov", "tags": ["journalist", "turkey"]}]
     watchlist += [{"handle": handle, "tags": ["india"]} for handle in INDIA]
     return sandbox_config(
@@ -45,6 +50,10 @@ def _config(x: XSandbox, tg: TelegramSandbox, mail: MailSink, interval: float) -
             {"name": "Alerts channel (Telegram)", "telegram_chat": CHANNEL,
              "events": ["restricted", "restored", "other"]},
             {"name": "Lawyer for journalists (Telegram private)", "telegram_chat": PRIVATE, "tags": ["journalist"]},
+            {"name": "IPI Türkiye (Telegram, in Turkish)", "telegram_chat": TURKISH_GROUP, "countries": ["TR"],
+             "language": "tr"},
+            {"name": "Newsroom Slack (webhook)", "countries": ["TR"],
+             "webhook": {"url": hooks.add_hook("newsroom", "slack"), "format": "slack"}},
         ],
         operators=[{"name": "On-call operator", "telegram_chat": OPERATOR}],
     )
@@ -107,7 +116,7 @@ class Demo:
 
     def on_delivered(self, item: OutboxItem, message: Message) -> None:
         sub = item.subscriber
-        icon = "📧" if sub.channel == "email" else "✈️ "
+        icon = _ICONS.get(sub.channel, "•")
         who = f"{sub.name}"
         self.delivered[sub.channel] += 1
         if sub.operator:
@@ -117,19 +126,21 @@ class Demo:
         self._delivered_event.set()
 
     async def play(self) -> int:
-        with XSandbox() as x, TelegramSandbox() as tg, MailSink() as mail, tempfile.TemporaryDirectory() as tmp:
-            chats = ((GROUP, "supergroup"), (CHANNEL, "channel"), (PRIVATE, "private"), (OPERATOR, "private"))
+        with XSandbox() as x, TelegramSandbox() as tg, MailSink() as mail, WebhookSink() as hooks, \
+                tempfile.TemporaryDirectory() as tmp:
+            chats = ((GROUP, "supergroup"), (CHANNEL, "channel"), (PRIVATE, "private"), (OPERATOR, "private"),
+                     (TURKISH_GROUP, "supergroup"))
             for chat, kind in chats:
                 tg.add_chat(chat, kind, title=f"chat {chat}")
             x.add_account("MahirZeynalov", name="Mahir Zeynalov")
             for handle in INDIA:
                 x.add_account(handle, name=handle.replace("_", " ").title())
-            return await self._run(x, tg, mail, Path(tmp))
+            return await self._run(x, tg, mail, hooks, Path(tmp))
 
-    async def _run(self, x: XSandbox, tg: TelegramSandbox, mail: MailSink, tmp: Path) -> int:
+    async def _run(self, x: XSandbox, tg: TelegramSandbox, mail: MailSink, hooks: WebhookSink, tmp: Path) -> int:
         from bot.daemon.app import App
 
-        path = write_config(tmp, _config(x, tg, mail, self.interval))
+        path = write_config(tmp, _config(x, tg, mail, hooks, self.interval))
         config = load_config(path, {"X_BEARER_TOKEN": x.bearer_token, "TELEGRAM_BOT_TOKEN": tg.token})
         app = App(config, on_delivered=self.on_delivered, on_cycle=self.on_cycle)
         self.out.print(f"[bold]presswatch demo[/]: {len(config.watchlist)} accounts, polled every "
@@ -146,7 +157,7 @@ class Demo:
             await self._drain(app)
         finally:
             await app.stop()
-        return self._summary(ok, tg, mail)
+        return self._summary(ok, tg, mail, hooks)
 
     async def _faults(self, app: object, x: XSandbox) -> bool:
         self.out.print(f"\n{self.stamp()} [bold]A flaky API[/]: 5xx, a timeout, 429, malformed JSON, a 401; "
@@ -204,12 +215,14 @@ class Demo:
             except TimeoutError:
                 pass
 
-    def _summary(self, ok: bool, tg: TelegramSandbox, mail: MailSink) -> int:
+    def _summary(self, ok: bool, tg: TelegramSandbox, mail: MailSink, hooks: WebhookSink) -> int:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.transitions.items()))
         self.out.print(f"\n[bold]Recorded[/]: {kinds}")
         self.out.print(f"[bold]Delivered[/]: {self.delivered['telegram']} Telegram messages "
                        f"({len(tg.messages)} seen by the Bot API sandbox), {self.delivered['email']} emails "
-                       f"({len(mail.messages)} seen by the mail sink), {self.operator_alerts} operator alerts")
+                       f"({len(mail.messages)} seen by the mail sink), {self.delivered['webhook']} webhook posts "
+                       f"({len(hooks.to('newsroom'))} seen by the webhook sink), {self.operator_alerts} operator "
+                       "alerts", highlight=False)
         self.out.print("[green]demo finished: every change alerted once, no false alarm[/]" if ok
                        else "[red]demo finished with unexpected results[/]")
         return 0 if ok else 1
