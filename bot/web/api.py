@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.models import Transition
 from bot.storage.public import PublicAccount, PublicView
-from bot.text import iso
+from bot.text import iso, iso_ms
 from bot.web.feed import Filter, parse_filter
 from bot.web.html import account_path, evidence_path
 from bot.web.overview import group_of
@@ -59,7 +59,7 @@ def transition_item(t: Transition, base: str) -> dict[str, Any]:
     path = account_path(t.platform, t.account_id)
     return {"transition_id": t.id, "platform": t.platform, "handle": t.handle, "id": t.account_id,
             "kind": str(t.kind), "countries": list(t.countries), "withheld_in": list(t.withheld_in),
-            "at": iso(t.confirmed_at), "first_seen": iso(t.first_seen_at), "previous_handle": t.previous_handle,
+            "at": iso_ms(t.confirmed_at), "first_seen": iso_ms(t.first_seen_at), "previous_handle": t.previous_handle,
             "evidence": t.evidence_sha256, "url": base + path if path else None,
             "evidence_url": base + evidence_path(t.id)}
 
