@@ -208,7 +208,8 @@ def test_a_write_in_place_a_deleted_file_and_its_return_operators_interval_and_t
         assert daemon.stop() == 0
     subjects = mail_to(mail_sink, OPS)
     assert mail_to(mail_sink, OPS2) == subjects[:1]  # the first version, without night-ops, is back for the second
-    assert subjects[0].startswith("[presswatch health] An edit of the config file was not applied: config.yaml: 1 ")
+    assert subjects[0].startswith(
+        "[presswatch health] An edit of the config file was not applied: config.yaml: problems found: 1; ")
     assert subjects[1].startswith("[presswatch health] Recovered: config.yaml is valid again")
     [_, back] = [m for m in mail_sink.messages if m["To"] == DESK]
     assert not back.get_body(("plain",)).get_content().startswith("Reloaded template")  # the bundled one again

@@ -28,6 +28,7 @@ from bot.config.reader import Problem
 from bot.daemon.live import apply_config
 from bot.daemon.supervise import supervise
 from bot.models import NoticeKind
+from bot.said import N_, Said
 from bot.storage.guard import is_storage_error
 from bot.text import iso
 
@@ -124,8 +125,9 @@ class Reloader:
             self._broken = False
             self._told.clear()  # a refused version saved again later is news again
             self.app.outbox.notify_operators(
-                NoticeKind.RECOVERED, f"{self.path.name} is valid again and in use",
-                f"{self.path} was read {why}: presswatch uses it from now on.", self.app.clock())
+                NoticeKind.RECOVERED, Said(N_("{name} is valid again and in use"), name=self.path.name),
+                Said(N_("{path} was read {why}: presswatch uses it from now on."), path=self.path, why=why),
+                self.app.clock())
             self.app.dispatcher.wake()
         return None
 
@@ -140,8 +142,12 @@ class Reloader:
             return
         lines = "\n".join(f"- {problem}" for problem in problems)
         self.app.outbox.notify_operators(
-            NoticeKind.CONFIG_NOT_APPLIED, f"{self.path.name}: {count}; the running version is kept",
-            f"{self.path}, read {why}:\n{lines}\nNothing of this version was applied: {kept}.",
+            NoticeKind.CONFIG_NOT_APPLIED,
+            Said(N_("{name}: problems found: {count}; the running version is kept"), name=self.path.name,
+                 count=len(problems)),
+            Said(N_("{path}, read {why}:\n{lines}\nNothing of this version was applied: presswatch goes on with"
+                    " the version applied at {applied}."), path=self.path, why=why, lines=lines,
+                 applied=iso(self.applied_at)),
             self.app.clock())
         self._told.add(version.digest)
         self._broken = True

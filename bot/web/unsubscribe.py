@@ -19,6 +19,7 @@ from datetime import datetime
 from aiohttp import web
 
 from bot.models import NoticeKind, Subscriber
+from bot.said import N_, Said
 from bot.storage.guard import is_storage_error
 from bot.storage.outbox import Outbox
 from bot.web.site import SITE
@@ -70,9 +71,10 @@ class Unsubscriber:
             return False
         log.info("subscriber %s unsubscribed by the one-click link of an alert email", subscriber.name)
         self.outbox.notify_operators(
-            NoticeKind.SUBSCRIBER_DISABLED, f"{subscriber.name} unsubscribed from alert emails",
-            f"{subscriber.name} used the one-click unsubscribe link of an alert email: presswatch sends them no"
-            " more alerts. A restart does not subscribe them again; a new address in the config does.", now)
+            NoticeKind.SUBSCRIBER_DISABLED, Said(N_("{name} unsubscribed from alert emails"), name=subscriber.name),
+            Said(N_("{name} used the one-click unsubscribe link of an alert email: presswatch sends them no more"
+                    " alerts. A restart does not subscribe them again; a new address in the config does."),
+                 name=subscriber.name), now)
         return True
 
 
