@@ -115,6 +115,9 @@ def test_alerts_link_the_page_and_the_evidence_only_when_the_site_may_show_them(
     private = Renderer(public_url="https://watch.example.org").alert(transition(private=True))
     assert "watch.example.org" not in private.text + private.telegram_html + private.html
     assert "presswatch history" in Renderer().alert(transition()).text
+    # The JSON webhook payload points at the same published evidence, and at none for a private account.
+    assert linked.data["evidence"]["url"] == "https://watch.example.org/api/v1/transitions/7/evidence"
+    assert private.data["evidence"]["url"] is None and Renderer().alert(transition()).data["evidence"]["url"] is None
     digest, count = Renderer(public_url="https://watch.example.org").digest([transition(id=1), transition(id=2)])
     assert count == 2 and page in digest.telegram_html and "presswatch history" not in digest.telegram_html
 

@@ -15,8 +15,9 @@ from bot.text import iso
 VERSION = 1
 
 
-def alert_data(t: Transition, text: str) -> dict[str, Any]:
-    """The payload of one alert, without its ``version`` (the webhook notifier adds it)."""
+def alert_data(t: Transition, text: str, evidence_url: str | None = None) -> dict[str, Any]:
+    """The payload of one alert, without its ``version`` (the webhook notifier adds it); ``evidence_url``
+    is the raw entry on presswatch's own site (``server.public_url``), when it publishes it."""
     return {
         "event": {
             "kind": str(t.kind),
@@ -35,7 +36,7 @@ def alert_data(t: Transition, text: str) -> dict[str, Any]:
             "tags": list(t.tags),
             "url": "https://x.com/" + quote(t.handle, safe=""),
         },
-        # The raw API entry is in the database (`presswatch history --evidence`); no public copy yet.
-        "evidence": {"sha256": t.evidence_sha256, "url": None},
+        # The raw API entry is in the database (`presswatch history --evidence`), and on the web when served.
+        "evidence": {"sha256": t.evidence_sha256, "url": evidence_url},
         "text": text.strip(),
     }

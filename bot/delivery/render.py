@@ -140,7 +140,8 @@ class Renderer:
         lang = lang or self.default
         message = self._message("alert", lang, alert_subject(t, lang),
                                 lambda cap: _alert_view(t, lang, cap, self.public_url))
-        return message.with_data(alert_data(t, message.text))
+        _, evidence_url = web_links(t, self.public_url)
+        return message.with_data(alert_data(t, message.text, evidence_url or None))
 
     def operator(self, n: Notice) -> Message:
         """An operator health alert about presswatch itself, in the default language."""
