@@ -95,6 +95,7 @@ class Observation:
     name: str | None = None
     description: str = ""
     entry: Mapping[str, Any] | None = None
+    limited: bool | None = None  # Mastodon: silenced by the instance's moderators; None where not shown
 
     def evidence(self) -> str:
         """The API entry as compact JSON with sorted keys: what is stored and hashed."""
