@@ -37,7 +37,7 @@ def test_each_problem_is_one_whole_line_in_a_pipe(tmp_path: Path) -> None:
         f"{path}: invalid config",
         f"  {problem}",
         "  [red]oops[/red] :warning:: unknown key (a typo? known keys: version, database, x, detection, telegram, "
-        "email, watchlist, subscribers, operators, templates, delivery) (line 13)",
+        "email, bluesky, mastodon, watchlist, subscribers, operators, templates, delivery) (line 13)",
     ]
 
 

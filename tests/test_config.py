@@ -155,7 +155,7 @@ SUBSCRIBER_BAD = [
     (
         "email: desk@example.org\n    country: [TR]",
         "subscribers.1.country",
-        "unknown key (a typo? known keys: name, email, telegram_chat, countries, events, tags)",
+        "unknown key (a typo? known keys: name, email, telegram_chat, countries, events, tags, platforms)",
         15,
     ),
     (

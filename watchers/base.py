@@ -66,6 +66,7 @@ class Watcher(Protocol):
 
     platform: str
     batch_size: int
+    instance: str | None = None  # Mastodon: the home instance whose accounts this watcher reads
 
     async def lookup_ids(self, ids: Sequence[str]) -> BatchResult: ...
 

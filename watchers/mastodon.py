@@ -34,7 +34,8 @@ class MastodonWatcher(Watcher):
     batch_size = 40
 
     def __init__(self, instance: str, client: httpx.AsyncClient, *, timeout: float = 60.0) -> None:
-        self.instance = instance.lower()
+        self.domain = instance.lower()
+        self.instance = self.domain  # the Watcher attribute the reader selects accounts by
         self._client = client
         self._timeout = timeout
         self.batch_supported: bool | None = None  # None until the instance has answered the batch route
@@ -62,7 +63,7 @@ class MastodonWatcher(Watcher):
         try:
             result: BatchResult = await asyncio.wait_for(work, self._timeout)
         except TimeoutError as exc:
-            raise TransientError(f"{self.instance} took longer than {self._timeout:g}s") from exc
+            raise TransientError(f"{self.domain} took longer than {self._timeout:g}s") from exc
         return result
 
     async def _by_handles(self, handles: list[str]) -> BatchResult:
@@ -90,7 +91,7 @@ class MastodonWatcher(Watcher):
                 self.batch_supported = False  # before 4.3: Rails' HTML 404 for a route it does not have
             else:
                 self.batch_supported = True
-                for account in _accounts(_json(response, self.instance), self.instance):
+                for account in _accounts(_json(response, self.domain), self.domain):
                     if account["id"] in ids:
                         found[account["id"]] = self._observe(account["id"], account)
         missing: list[str] = []
@@ -113,11 +114,11 @@ class MastodonWatcher(Watcher):
             availability = Availability.SUSPENDED if status == 410 else Availability.NOT_FOUND
             entry = {"requested": requested, "status": status, "body": response.text[:200]}
             return Observation("mastodon", requested, account_id, availability, entry=entry)
-        accounts = _accounts([_json(response, self.instance)], self.instance)
+        accounts = _accounts([_json(response, self.domain)], self.domain)
         return self._observe(requested, accounts[0]) if accounts else None
 
     def _observe(self, requested: str, account: dict[str, Any]) -> Observation:
-        handle = f"{account['username']}@{self.instance}"
+        handle = f"{account['username']}@{self.domain}"
         if account.get("suspended") is True:
             return Observation("mastodon", requested, account["id"], Availability.SUSPENDED, handle=handle,
                                entry=account, limited=account.get("limited") is True)
@@ -133,18 +134,18 @@ class MastodonWatcher(Watcher):
         try:
             response = await self._client.get(path, params=params)
         except httpx.TimeoutException as exc:
-            raise TransientError(f"{self.instance} did not answer in time") from exc
+            raise TransientError(f"{self.domain} did not answer in time") from exc
         except httpx.HTTPError as exc:
-            raise TransientError(f"{self.instance} unreachable ({type(exc).__name__})") from exc
+            raise TransientError(f"{self.domain} unreachable ({type(exc).__name__})") from exc
         status = response.status_code
         if status == 429:
             rate = rate_info(response.headers)
-            raise RateLimited(f"{self.instance} answered HTTP 429", reset_at=rate.reset_at if rate else None)
+            raise RateLimited(f"{self.domain} answered HTTP 429", reset_at=rate.reset_at if rate else None)
         if status in (401, 403):
-            raise AppAuthError(f"{self.instance} answered HTTP {status}: it requires an authenticated user",
+            raise AppAuthError(f"{self.domain} answered HTTP {status}: it requires an authenticated user",
                                status=status)
         if status >= 500 or (status >= 400 and status not in (404, 410)):
-            raise TransientError(f"{self.instance} answered HTTP {status}")
+            raise TransientError(f"{self.domain} answered HTTP {status}")
         return response
 
 

@@ -20,6 +20,7 @@ from bot.chatbot.connection import start_application, stop_application
 from bot.chatbot.ownership import x_lookup
 from bot.config.model import Config
 from bot.daemon import registry
+from bot.daemon.lanes import Lane, LaneParts, build_lanes, sync_watchlists
 from bot.daemon.parts import (
     build_chatbot,
     config_warnings,
@@ -123,13 +124,18 @@ class App:
             on_recorded=lambda _ids: self.dispatcher.wake(), guard=self.guard,
         )
         self.runner = Runner(self.monitor, rule, monotonic=wall.monotonic, clock=self.clock, on_round=self._round)
+        self.lanes: list[Lane] = build_lanes(config, LaneParts(  # Bluesky, each Mastodon instance: own budgets
+            self.store, self.outbox, self.guard, self.clock, wall.monotonic,
+            on_recorded=lambda _ids: self.dispatcher.wake(), on_round=lambda _report: self.dispatcher.wake()))
         self.periodic: Periodic | None = None  # the stale check, every period: known once the watchlist is
 
     def sync(self) -> None:
         """Make the store's config-sourced watchlist and subscribers match the config."""
         now = self.clock()
         added, dropped = self.store.sync_watchlist(
-            [(entry.handle, entry.tags) for entry in self.config.watchlist], now)
+            [(entry.x_handle, entry.tags, entry.name or "") for entry in self.config.watchlist if entry.x_handle], now)
+        social = sync_watchlists(self.config, self.store, now)  # Bluesky and Mastodon: bot/daemon/lanes.py
+        added, dropped = added + social[0], dropped + social[1]
         self.outbox.sync_config(subscriber_specs(self.config), now)
         log.info("watchlist: %d accounts from the config (%d new, %d dropped)",
                  len(self.config.watchlist), added, dropped)
@@ -139,7 +145,7 @@ class App:
         """The store keys of the watchlist entries with their own poll_interval (renames keep the key)."""
         own = {}
         for entry in self.config.watchlist:
-            account = self.store.find_account(entry.handle) if entry.poll_interval else None
+            account = self.store.find_account(entry.x_handle) if entry.poll_interval and entry.x_handle else None
             if account is not None and entry.poll_interval:
                 own[account.pk] = entry.poll_interval
         return own
@@ -190,11 +196,23 @@ class App:
             supervise("poll runner", lambda: self.runner.run(self._stop), self._stop, on_restart=self._restarted),
             name="polls")
         self._on_stop("the polls", partial(self._cancel, polls))
+        for lane in self.lanes:
+            await self._start_lane(lane)
         self.periodic = Periodic(((self._check_stale, min(STALE_CHECK_MAX, self.runner.period)),), clock=self.clock)
         self.periodic.start()
         self._on_stop("the stale check", self._stop_periodic)
         log.info("presswatch running: %d accounts, polled by deadline (shared period %s)",
                  len(self.monitor.reader.accounts()), short_duration(self.runner.period))
+
+    async def _start_lane(self, lane: Lane) -> None:
+        """A platform besides X: its watcher entered, its runner supervised like X's."""
+        await self._enter(f"the {lane.label} watcher", lane.watcher)
+        lane.runner.sync(wall.monotonic())
+        task = asyncio.create_task(supervise(f"{lane.label} poll runner", lambda: lane.runner.run(self._stop),
+                                             self._stop, on_restart=self._restarted), name=f"polls {lane.key}")
+        self._on_stop(f"the {lane.label} polls", partial(self._cancel, task))
+        log.info("%s: %d accounts, polled by deadline (shared period %s)", lane.label,
+                 len(lane.monitor.reader.accounts()), short_duration(lane.runner.period))
 
     async def _enter(self, name: str, part: AbstractAsyncContextManager[T]) -> T:
         """Enter ``part`` on the stack: stop exits it after everything entered later."""
@@ -215,7 +233,8 @@ class App:
 
     def _check_stale(self, now: datetime) -> None:
         try:
-            self.monitor.check_stale(now)
+            for monitor in (self.monitor, *(lane.monitor for lane in self.lanes)):
+                monitor.check_stale(now)
         except Exception as exc:
             if not is_storage_error(exc):
                 raise

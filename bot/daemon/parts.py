@@ -30,7 +30,8 @@ def subscriber_specs(config: Config) -> list[SubscriberSpec]:
         channel, address = ("email", sub.email) if sub.email else ("telegram", str(sub.telegram_chat))
         specs.append(SubscriberSpec(
             key=f"config:{sub.name}", name=sub.name, channel=channel, address=address or "",
-            countries=tuple(sub.countries), events=tuple(sub.events), tags=tuple(sub.tags)))
+            countries=tuple(sub.countries), events=tuple(sub.events), tags=tuple(sub.tags),
+            platforms=tuple(sub.platforms)))
     for op in config.operators:
         channel, address = ("email", op.email) if op.email else ("telegram", str(op.telegram_chat))
         specs.append(SubscriberSpec(
@@ -54,8 +55,8 @@ def plan_settings(config: Config) -> Settings:
 
 def own_intervals(config: Config) -> list[OwnInterval]:
     """The watchlist entries with their own poll_interval, with the config path a warning names."""
-    return [OwnInterval(f"watchlist.{index}.poll_interval", entry.handle, entry.poll_interval)
-            for index, entry in enumerate(config.watchlist) if entry.poll_interval is not None]
+    return [OwnInterval(f"watchlist.{index}.poll_interval", entry.x_handle, entry.poll_interval)
+            for index, entry in enumerate(config.watchlist) if entry.poll_interval is not None and entry.x_handle]
 
 
 def config_warnings(config: Config) -> list[str]:

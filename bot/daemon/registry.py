@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot import clock
 from bot.config.model import Config
 from notifiers.base import Notifier
 from notifiers.email import EmailNotifier
 from notifiers.telegram import MessageSender, TelegramNotifier, build_bot, retry_seconds
 from watchers.base import Watcher
+from watchers.bluesky import BlueskyWatcher
+from watchers.mastodon import MastodonWatcher
 from watchers.x import XWatcher
 
 
@@ -43,6 +46,20 @@ NOTIFIERS: dict[str, Callable[[Config, MessageSender | None], Notifier]] = {"tel
 
 def build_watcher(config: Config, platform: str = "x") -> Watcher:
     return WATCHERS[platform](config)
+
+
+def build_bluesky(config: Config) -> Watcher:
+    """The Bluesky watcher (labels expire on the wall clock)."""
+    section = config.bluesky
+    assert section is not None
+    return BlueskyWatcher.connect(section.api_base_url, section.labelers, clock=clock.now, timeout=section.timeout)
+
+
+def build_mastodon(config: Config, instance: str) -> Watcher:
+    """The watcher of one Mastodon instance, at its configured URL (default https://<instance>)."""
+    section = config.mastodon
+    assert section is not None
+    return MastodonWatcher.connect(instance, section.url_of(instance), section.timeout)
 
 
 def build_notifiers(config: Config, telegram_sender: MessageSender | None = None) -> dict[str, Notifier]:

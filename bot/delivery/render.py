@@ -16,7 +16,7 @@ from urllib.parse import quote
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.countries import country_name
-from bot.models import EVERYWHERE, EventKind, Message, Notice, NoticeKind, Transition, group_of
+from bot.models import EVERYWHERE, PLATFORM_NAMES, EventKind, Message, Notice, NoticeKind, Transition, group_of
 from bot.text import TELEGRAM_BUDGET, clip, esc, fits_telegram, format_utc, humanize_duration
 
 BUNDLED_TEMPLATES = Path(__file__).parent / "templates"
@@ -25,7 +25,8 @@ SUBJECT_MAX = 150
 HANDLE_MAX = 64  # X handles have at most 15 characters: anything longer is garbage to cut
 _CAPS: tuple[int | None, ...] = (None, 1024, 512, 256, 128, 64, 32, 16)
 _SPECIAL_CODES = {EVERYWHERE, "XY"}
-_ENDS_A_CONDITION = {EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED, EventKind.UNPROTECTED}
+_ENDS_A_CONDITION = {EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED, EventKind.UNPROTECTED,
+                     EventKind.UNLIMITED}
 _BY_ID = {EventKind.SUSPENDED, EventKind.DEACTIVATED}
 _ICONS = {"restricted": "🔴", "restored": "🟢", "other": "🔵"}
 
@@ -40,6 +41,8 @@ _ACTIONS: dict[EventKind, tuple[str, str]] = {
     EventKind.PROTECTED: ("is now protected", "now protected"),
     EventKind.UNPROTECTED: ("is no longer protected", "no longer protected"),
     EventKind.RENAMED: ("renamed to @{handle}", "renamed to @{handle}"),
+    EventKind.LIMITED: ("has been limited by the moderators of its instance", "limited by its instance"),
+    EventKind.UNLIMITED: ("is no longer limited", "no longer limited"),
 }
 _NOTICE_WORDS: dict[str, str] = {
     NoticeKind.X_AUTH: "X refused presswatch's credentials",
@@ -89,6 +92,30 @@ def places(codes: Iterable[str], most: int | None = None) -> str:
     return join_and(labels)
 
 
+def on_platform(platform: str, words: str) -> str:
+    """The platform in words, the one place alerts name it: X's as ever, others' '... on Bluesky'.
+
+    Bluesky's country labelers hide an account from viewers in a country: said as "hidden in".
+    """
+    if platform == "x":
+        return words
+    if platform == "bluesky":
+        words = words.replace("withheld in", "hidden in")
+    return f"{words} on {PLATFORM_NAMES.get(platform, platform)}"
+
+
+def profile_urls(platform: str, handle: str, account_id: str | None) -> tuple[str, str]:
+    """The account's profile page, and the page by its id ('' where a platform has none)."""
+    if platform == "bluesky":
+        return "https://bsky.app/profile/" + quote(handle, safe=""), (
+            "https://bsky.app/profile/" + quote(account_id, safe=":") if account_id else "")
+    if platform == "mastodon":
+        user, _, instance = handle.partition("@")
+        return f"https://{quote(instance, safe='')}/@{quote(user, safe='')}", ""
+    return "https://x.com/" + quote(handle, safe=""), (
+        "https://x.com/i/user/" + quote(account_id, safe="") if account_id else "")
+
+
 @dataclass(frozen=True, slots=True)
 class What:
     """The 'what happened' sentence in parts: ``actor`` (a handle), ``action``, ``after`` (or '')."""
@@ -101,7 +128,8 @@ class What:
 def _what(t: Transition, cap: int | None) -> What:
     sentence, _ = _ACTIONS[t.kind]
     actor = t.previous_handle if t.kind is EventKind.RENAMED and t.previous_handle else t.handle
-    action = sentence.format(places=clip(places(t.countries), cap), handle=clip(t.handle, HANDLE_MAX))
+    action = on_platform(t.platform, sentence.format(places=clip(places(t.countries), cap),
+                                                     handle=clip(t.handle, HANDLE_MAX)))
     return What(actor="@" + clip(actor, HANDLE_MAX), action=action, after=_after(t))
 
 
@@ -115,13 +143,14 @@ def alert_subject(t: Transition) -> str:
     """'[presswatch] @handle withheld in India (IN)': one short line."""
     _, short = _ACTIONS[t.kind]
     actor = t.previous_handle if t.kind is EventKind.RENAMED and t.previous_handle else t.handle
-    words = short.format(places=places(t.countries, most=3), handle=t.handle)
+    words = on_platform(t.platform, short.format(places=places(t.countries, most=3), handle=t.handle))
     return clip(one_line(f"[presswatch] @{actor} {words}"), SUBJECT_MAX)
 
 
 def _alert_view(t: Transition, cap: int | None) -> dict[str, Any]:
     handle = clip(t.handle, HANDLE_MAX)
     by_id = t.kind in _BY_ID and bool(t.account_id)
+    profile_url, id_url = profile_urls(t.platform, handle, t.account_id)
     return {
         "kind": str(t.kind),
         "group": group_of(t.kind),
@@ -132,8 +161,8 @@ def _alert_view(t: Transition, cap: int | None) -> dict[str, Any]:
         "name": clip(flat(t.name), cap),
         "countries": clip(places(t.countries), cap),
         "withheld": clip(", ".join(country_label(c) for c in sorted(t.withheld_in)) or "none", cap),
-        "profile_url": "https://x.com/" + quote(handle, safe=""),
-        "id_url": "https://x.com/i/user/" + quote(t.account_id or "", safe="") if by_id else "",
+        "profile_url": profile_url,
+        "id_url": id_url if by_id else "",
         "first_seen": format_utc(t.first_seen_at),
         "confirmed": format_utc(t.confirmed_at),
         "tags": clip(flat(", ".join(t.tags)) or "none", cap),

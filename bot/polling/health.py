@@ -23,7 +23,10 @@ _NOTICES = {
 class PollHealth:
     """Remembers when X was last read and why the last cycle failed; raises and clears the X condition."""
 
-    def __init__(self, store: Store, outbox: Outbox, guard: StorageGuard, poll_interval: float) -> None:
+    def __init__(self, store: Store, outbox: Outbox, guard: StorageGuard, poll_interval: float,
+                 lane: str = X_CONDITION, label: str = "X") -> None:
+        """``lane``: whose polls (x, bluesky, mastodon:<instance>), the condition's name; ``label`` in words."""
+        self.lane, self.label = lane, label
         self.store = store
         self.outbox = outbox
         self.guard = guard
@@ -45,7 +48,7 @@ class PollHealth:
             return
         if ok:
             self._cause, self._errors = None, []
-            self.outbox.resolve(X_CONDITION, "presswatch reads X again", now)
+            self.outbox.resolve(self.lane, f"presswatch reads {self.label} again", now)
             return
         self._cause, self._errors = aborted, list(errors)
         self.check_stale(now)
@@ -65,14 +68,16 @@ class PollHealth:
         if self._errors:
             detail += f" Last errors: {'; '.join(self._errors)}"
         kind, summary = _NOTICES.get(self._cause, _NOTICES[None])
-        self.outbox.notify_operators(kind, summary, detail, now, condition=X_CONDITION)
+        if self.lane != X_CONDITION:
+            summary = summary.replace("X", self.label, 1)
+        self.outbox.notify_operators(kind, summary, detail, now, condition=self.lane)
 
     def _since(self, now: datetime) -> datetime:
         """The last time X was read, or could not be tried through no fault of X's."""
         known = [moment for moment in (self._last_read, self._untried) if moment is not None]
-        last = self.store.last_poll(successful=True)
+        last = self.store.last_poll(successful=True, lane=self.lane)
         if last and last.finished_at:
             known.append(last.finished_at)
         if known:
             return max(known)
-        return self.store.first_poll_at() or now
+        return self.store.first_poll_at(self.lane) or now

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.detect import detect, unchanged
-from bot.models import Observation
+from bot.models import PLATFORM_NAMES, Observation
 from bot.polling.batches import Batch, latest_rate, plan_batches, wrote
 from bot.ratelimit import SlidingWindow
 from bot.storage.accounts import Outcome, Store, Watched
@@ -73,7 +73,8 @@ class Reader:
     def accounts(self) -> dict[int, Watched]:
         """Every watched account by its store key, as of the last read (reloaded when the watchlist changed)."""
         if self._cache_version != self.store.watchlist_version:
-            self._cache = {w.account.pk: w for w in self.store.watched(self.watcher.platform)}
+            self._cache = {w.account.pk: w for w in self.store.watched(self.watcher.platform,
+                                                                       instance=self.watcher.instance)}
             self._cache_version = self.store.watchlist_version
             self._plan = None
             self.known_ids = {w.account.account_id: pk for pk, w in self._cache.items() if w.account.account_id}
@@ -111,7 +112,8 @@ class Reader:
                     return None
                 continue
             except AppAuthError as exc:
-                report.errors.append(f"X refused presswatch's credentials (HTTP {exc.status}): {exc}")
+                who = PLATFORM_NAMES.get(self.watcher.platform, self.watcher.platform)
+                report.errors.append(f"{who} refused presswatch's credentials (HTTP {exc.status}): {exc}")
                 report.aborted = "auth"
                 return None
             except WatcherError as exc:

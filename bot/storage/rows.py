@@ -39,6 +39,7 @@ class SubscriberSpec:
     accounts: tuple[int, ...] = ()
     operator: bool = False
     source: str = "config"
+    platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,7 @@ def state_to_json(state: AccountState) -> str:
             "withheld_in": sorted(state.withheld_in),
             "handle": state.handle,
             "name": state.name,
+            "limited": state.limited,
         }
     )
 
@@ -95,6 +97,7 @@ def state_from_json(text: str) -> AccountState:
         withheld_in=frozenset(data["withheld_in"]),
         handle=data["handle"],
         name=data["name"],
+        limited=bool(data.get("limited", False)),  # pending states written before schema 6 have none
     )
 
 
@@ -107,6 +110,7 @@ def account_from_row(row: dict[str, Any]) -> Account:
         tags=tuple(json.loads(row["tags"])),
         source=row["source"],
         owner_telegram_id=row["owner_telegram_id"],
+        person=row.get("person") or "",
     )
 
 
@@ -119,6 +123,7 @@ def watched_from_row(row: dict[str, Any]) -> Watched:
             withheld_in=frozenset(json.loads(row["withheld_in"])),
             handle=row["handle"],
             name=row["name"],
+            limited=bool(row.get("limited")),
         )
     pending = None
     if row["pending_state"]:
@@ -137,6 +142,7 @@ def subscriber_from_row(row: dict[str, Any]) -> Subscriber:
         events=expand_events(json.loads(row["events"])),
         tags=frozenset(json.loads(row["tags"])),
         accounts=frozenset(json.loads(row["accounts"])),
+        platforms=frozenset(json.loads(row.get("platforms") or "[]")),
         operator=bool(row["operator"]),
         enabled=bool(row["enabled"]),
     )
@@ -149,6 +155,7 @@ def spec_from_row(row: dict[str, Any]) -> SubscriberSpec:
         countries=tuple(json.loads(row["countries"])), events=tuple(json.loads(row["events"])),
         tags=tuple(json.loads(row["tags"])), accounts=tuple(json.loads(row["accounts"])),
         operator=bool(row["operator"]), source=row["source"],
+        platforms=tuple(json.loads(row.get("platforms") or "[]")),
     )
 
 
@@ -158,5 +165,5 @@ def spec_columns(spec: SubscriberSpec) -> dict[str, Any]:
         "name": spec.name, "channel": spec.channel, "address": spec.address,
         "countries": json.dumps(sorted(spec.countries)), "events": json.dumps(list(spec.events)),
         "tags": json.dumps(sorted(spec.tags)), "accounts": json.dumps(sorted(spec.accounts)),
-        "operator": int(spec.operator), "source": spec.source,
+        "operator": int(spec.operator), "source": spec.source, "platforms": json.dumps(sorted(spec.platforms)),
     }

@@ -19,6 +19,7 @@ _OPPOSITE = {
     EventKind.UNSUSPENDED: EventKind.SUSPENDED,
     EventKind.REACTIVATED: EventKind.DEACTIVATED,
     EventKind.UNPROTECTED: EventKind.PROTECTED,
+    EventKind.UNLIMITED: EventKind.LIMITED,
 }
 
 
@@ -29,11 +30,11 @@ class TransitionLog:
         self.db = db
 
     def insert(self, pk: int, change: StatusChange, kind: EventKind, countries: tuple[str, ...],
-               raw: str, first_seen: datetime, now: datetime) -> int:
+               raw: str, first_seen: datetime, now: datetime, platform: str = "x") -> int:
         """Record one event of ``change`` for account ``pk``, confirmed ``now``; the transition's id."""
         current = change.current
         row = {
-            "account_pk": pk, "kind": str(kind), "countries": json.dumps(list(countries)),
+            "account_pk": pk, "platform": platform, "kind": str(kind), "countries": json.dumps(list(countries)),
             "withheld_in": json.dumps(sorted(current.withheld_in)), "availability": str(current.availability),
             "handle": current.handle, "previous_handle": change.previous.handle, "name": current.name,
             "first_seen_at": first_seen.isoformat(), "confirmed_at": now.isoformat(),
@@ -70,7 +71,7 @@ class TransitionLog:
         if ids:
             where.append(f"t.id IN ({', '.join('?' * len(ids))})")
             params += list(ids)
-        sql = ("SELECT t.*, a.platform, a.account_id, a.tags FROM transitions t JOIN accounts a ON a.pk = t.account_pk"
+        sql = ("SELECT t.*, a.account_id, a.tags FROM transitions t JOIN accounts a ON a.pk = t.account_pk"
                f" WHERE {' AND '.join(where)} ORDER BY t.id DESC" + (f" LIMIT {int(limit)}" if limit else ""))
         return [_transition(row) for row in self.db.query(sql, params)]
 
