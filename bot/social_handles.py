@@ -57,6 +57,11 @@ def instance_of(handle: str) -> str:
     return handle.rpartition("@")[2].lower()
 
 
+def platform_of(account: str) -> str:
+    """The platform of an account as normalized (an X handle, a Bluesky handle or DID, ``user@instance``)."""
+    return parse_account(account)[0]
+
+
 def parse_account(text: str) -> tuple[str, str]:
     """(platform, account) for any accepted form: ``bsky:`` or a bsky.app link is Bluesky, ``user@instance``
     or an instance's ``/@user`` link is Mastodon, anything else must be an X handle. ValueError otherwise."""

@@ -10,8 +10,9 @@ from bot.chatbot.caller import Caller, Reply, handle_arg, one_handle
 from bot.chatbot.claims import MAX_PENDING, code_in_profile, new_code
 from bot.chatbot.links import UsageError
 from bot.chatbot.userinput import QUOTE_MAX, SQLITE_MAX, is_digits, parse_number, quote
-from bot.models import Account, Availability, Observation
+from bot.models import PLATFORM_NAMES, Account, Availability, Observation
 from bot.ratelimit import SlidingWindow
+from bot.social_handles import platform_of
 from bot.storage.accounts import Store
 from bot.storage.claims import Claim, ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
@@ -26,26 +27,36 @@ CONFIG_REFUSAL = "this handle is in the operator's config"
 NOT_OWNER = "no longer the account's owner"
 OFF = "Adding handles from Telegram is turned off here. Ask the operators to add yours."
 Lookup = Callable[[Sequence[str]], Awaitable[dict[str, Observation]]]
+# Where a claimant puts the code, per platform (their bio is the description on Bluesky, the note on Mastodon).
+PROFILE_FIELDS = {"x": "X bio or display name", "bluesky": "Bluesky description or display name",
+                  "mastodon": "Mastodon bio or display name"}
 
 
 class LookupFailed(Exception):
     """X could not be asked right now; nothing about the claim changes."""
 
 
-def x_lookup(watcher: Watcher, limiter: SlidingWindow, *, max_wait: float = 5.0) -> Lookup:
-    """Look handles up through the monitor's watcher, inside the same X request budget as the polls."""
+def x_lookup(watcher: Watcher, limiter: SlidingWindow, *, max_wait: float = 5.0, name: str = "X") -> Lookup:
+    """Look handles up through the monitor's watcher, inside the same request budget as the polls (those of
+    X, or of the platform ``name``)."""
     async def lookup(handles: Sequence[str]) -> dict[str, Observation]:
         wait = limiter.delay()
         if wait > max_wait:
-            raise LookupFailed(f"presswatch's X request budget is spent for about {math.ceil(wait / 60)} min")
+            raise LookupFailed(f"presswatch's {name} request budget is spent for about {math.ceil(wait / 60)} min")
         await limiter.acquire()
         try:
             result = await watcher.lookup_handles(list(handles))
         except WatcherError as exc:
-            raise LookupFailed("X did not answer") from exc
+            raise LookupFailed(f"{name} did not answer") from exc
         return {observation.requested.casefold(): observation for observation in result.observations}
 
     return lookup
+
+
+def not_polled(handle: str) -> str:
+    """Why an account on a platform (or Mastodon instance) presswatch does not poll cannot be added."""
+    return (f"presswatch does not poll {esc(PLATFORM_NAMES[platform_of(handle)])} accounts like @{esc(handle)} "
+            "here. Ask the operators to add it to the config's watchlist.")
 
 
 def owner_key(user_id: int, account_pk: int) -> str:
@@ -63,13 +74,17 @@ class Ownership:
         self.mode = mode
         self.admins = tuple(admins)
         self.lookup = lookup
+        # Whether presswatch polls an account's platform (a Mastodon instance without a lane is not).
+        self.polls: Callable[[str], bool] = getattr(lookup, "polls", lambda _handle: True)
         self._lookups: dict[int, list[datetime]] = {}
 
     def watch(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
         """/watch @handle: start a claim and hand out its code (or queue it for an admin)."""
-        handle = one_handle(args, "Usage: /watch @handle (your own X account)")
+        handle = one_handle(args, "Usage: /watch @handle (your own X, Bluesky or Mastodon account)")
         if self.mode == "off":
             return Reply(OFF)
+        if not self.polls(handle):
+            return Reply(not_polled(handle))
         if not caller.private or caller.user_id is None:
             return Reply("Send /watch to me in a private chat, so that I can reach you about your account.")
         user = caller.user_id
@@ -99,8 +114,8 @@ class Ownership:
                          "I will tell you here when it is decided.", notes)
         return Reply(
             f"{'Your claim is still open. ' if again else ''}To prove @{handle} is yours, put this code in its "
-            f"X bio or display name:\n<code>{esc(claim.code)}</code>\nThen send /verify. The code expires "
-            f"{when(claim.expires_at)}.")
+            f"{PROFILE_FIELDS[platform_of(claim.handle)]}:\n<code>{esc(claim.code)}</code>\nThen send /verify. "
+            f"The code expires {when(claim.expires_at)}.")
 
     async def verify(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
         """/verify [@handle]: look the claimed accounts up and grant those whose bio or name has the code."""
@@ -147,7 +162,8 @@ class Ownership:
     def _check(self, claim: Claim, seen: Observation | None, now: datetime) -> tuple[str, list[tuple[int, str]]]:
         handle = esc(claim.handle)
         if seen is None or seen.availability != Availability.ACTIVE:
-            return f"I could not read @{handle} on X: it does not exist, or it is suspended or deactivated.", []
+            where = PLATFORM_NAMES[platform_of(claim.handle)]
+            return f"I could not read @{handle} on {where}: it does not exist, or it is suspended or deactivated.", []
         if not code_in_profile(claim.code, seen.description, seen.name):
             return (f"The code for @{handle} is not in its bio or name yet. Put <code>{esc(claim.code)}</code> "
                     "there, then send /verify again.", [])
@@ -178,7 +194,7 @@ class Ownership:
             self.store.set_owner(watched.account.pk, user)
             account = self.store.account(watched.account.pk) or watched.account
         else:
-            account = self.store.add_account(handle, (), "telegram", user, now)
+            account = self.store.add_account(handle, (), "telegram", user, now, platform_of(handle))
         self.claims.decide(claim.id, status, by, now, account.pk)
         spec = SubscriberSpec(key=owner_key(user, account.pk), name=f"owner of @{account.handle}",
                               channel="telegram", address=str(user), events=OWNER_EVENTS,
@@ -269,7 +285,9 @@ class Ownership:
         watched = self.store.find_watched(handle)
         if watched is not None and watched.account.source == "config":
             return Reply(f"@{esc(watched.account.handle)} is already watched: {CONFIG_REFUSAL}.")
-        account = self.store.add_account(handle, tags, "telegram", None, now)
+        if not self.polls(handle):
+            return Reply(not_polled(handle))
+        account = self.store.add_account(handle, tags, "telegram", None, now, platform_of(handle))
         verb = "is already watched" if watched else "is now watched"
         tag_text = f" Tags: {esc(', '.join(account.tags))}." if account.tags else ""
         return Reply(f"@{esc(account.handle)} {verb}.{tag_text} It is read at every poll.")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.countries import describe
-from bot.models import Availability, Subscriber, Transition
+from bot.models import PLATFORM_NAMES, Availability, Subscriber, Transition
 from bot.storage.accounts import Watched
 from bot.storage.claims import Claim
 from bot.storage.polls import Poll
@@ -57,6 +57,8 @@ def state_words(watched: Watched) -> str:
         words.append(f"withheld in {describe(state.withheld_in)}")
     if state.protected:
         words.append("protected")
+    if state.limited:
+        words.append("limited by its instance")
     return ", ".join(words)
 
 
@@ -64,7 +66,8 @@ def status(watched: Watched, *, viewer: int | None, confirmations: int) -> str:
     """/status @handle."""
     account, state = watched.account, watched.state
     name = f" ({esc(state.name)})" if state and state.name else ""
-    lines = [f"<b>@{esc(account.handle)}</b>{name}", f"State: {esc(state_words(watched))}"]
+    on = "" if account.platform == "x" else f" on {PLATFORM_NAMES.get(account.platform, account.platform)}"
+    lines = [f"<b>@{esc(account.handle)}</b>{name}{on}", f"State: {esc(state_words(watched))}"]
     if state is not None:
         lines.append(f"Since: {when(watched.state_since)}")
     if watched.pending is not None:
@@ -77,6 +80,14 @@ def status(watched: Watched, *, viewer: int | None, confirmations: int) -> str:
         owner = "you own it" if account.owner_telegram_id == viewer else "claimed by its owner"
     lines.append(f"Listed by {source}; {owner}.")
     return fit(lines)
+
+
+def statuses(accounts: Sequence[Watched], *, viewer: int | None, confirmations: int) -> str:
+    """/status of a person: each of their accounts (one a platform), the one asked about first."""
+    person = accounts[0].account.person
+    head = [f"<b>{esc(person)}</b> on {len(accounts)} platforms"] if person and len(accounts) > 1 else []
+    parts = [status(w, viewer=viewer, confirmations=confirmations) for w in accounts]
+    return fit([*head, *"\n\n".join(parts).split("\n")])
 
 
 def watch_list(watched: Sequence[Watched], page: int) -> str:

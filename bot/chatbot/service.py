@@ -156,7 +156,8 @@ class SelfService:
         watched = self.store.find_watched(handle)
         if watched is None:
             return f"@{esc(handle)} is not on the watchlist."
-        return replies.status(watched, viewer=caller.user_id, confirmations=self.confirmations)
+        person = [watched, *self.store.same_person(watched)]  # every platform of a person, asked one first
+        return replies.statuses(person, viewer=caller.user_id, confirmations=self.confirmations)
 
     def _list(self, caller: Caller, args: list[str], now: datetime) -> str:
         page = parse_number(args[0], MAX_PAGE) if len(args) == 1 else None
@@ -209,7 +210,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", "Get alerts here: /subscribe [countries] [kinds] [tag:x]", SelfService._subscribe),
     Command("unsubscribe", "Stop this chat's alerts", SelfService._unsubscribe),
     Command("settings", "This chat's filters, your accounts and claims", SelfService._settings),
-    Command("watch", "Add your own X account: /watch @handle", SelfService._watch),
+    Command("watch", "Add your own account (X, Bluesky, Mastodon): /watch @handle", SelfService._watch),
     Command("verify", "Prove the account is yours (code in its bio)", SelfService._verify),
     Command("unwatch", "Stop watching an account you own: /unwatch @handle", SelfService._unwatch),
     Command("status", "An account's current state: /status @handle", SelfService._status),

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from bot import clock as wall
 from bot.chatbot.connection import start_application, stop_application
+from bot.chatbot.lookups import PlatformLookups
 from bot.chatbot.ownership import x_lookup
 from bot.config.model import Config
 from bot.daemon import registry
@@ -105,9 +106,14 @@ class App:
         self.limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per,
                                      unix=lambda: self.clock().timestamp())  # X's resets, on the App's clock
         self.pacer = telegram_pacer(config)
-        self.chatbot = build_chatbot(  # /verify looks handles up within the polls' X request budget
+        self.lanes: list[Lane] = build_lanes(config, LaneParts(  # Bluesky, each Mastodon instance: own budgets
+            self.store, self.outbox, self.guard, self.clock, wall.monotonic,
+            on_recorded=lambda _ids: self.dispatcher.wake(), on_round=lambda _report: self.dispatcher.wake()))
+        lookups = {"x": x_lookup(self.watcher, self.limiter)} | {
+            lane.key: x_lookup(lane.watcher, lane.limiter, name=lane.label) for lane in self.lanes}
+        self.chatbot = build_chatbot(  # /verify looks handles up within the polls' request budget of each platform
             config, store=self.store, outbox=self.outbox, claims=self.claims,
-            lookup=x_lookup(self.watcher, self.limiter), pacer=self.pacer, clock=self.clock)
+            lookup=PlatformLookups(lookups), pacer=self.pacer, clock=self.clock)
         # Alerts to Telegram go through the chat bot's own Bot when there is one.
         self.notifiers = registry.build_notifiers(config, self.chatbot.application.bot if self.chatbot else None)
         delivery = config.delivery
@@ -124,9 +130,6 @@ class App:
             on_recorded=lambda _ids: self.dispatcher.wake(), guard=self.guard,
         )
         self.runner = Runner(self.monitor, rule, monotonic=wall.monotonic, clock=self.clock, on_round=self._round)
-        self.lanes: list[Lane] = build_lanes(config, LaneParts(  # Bluesky, each Mastodon instance: own budgets
-            self.store, self.outbox, self.guard, self.clock, wall.monotonic,
-            on_recorded=lambda _ids: self.dispatcher.wake(), on_round=lambda _report: self.dispatcher.wake()))
         self.periodic: Periodic | None = None  # the stale check, every period: known once the watchlist is
 
     def sync(self) -> None:

@@ -10,7 +10,6 @@ from notifiers.base import Notifier
 from notifiers.email import EmailNotifier
 from notifiers.telegram import MessageSender, TelegramNotifier, build_bot, retry_seconds
 from watchers.base import Watcher
-from watchers.bluesky import BlueskyWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.x import XWatcher
 
@@ -50,6 +49,10 @@ def build_watcher(config: Config, platform: str = "x") -> Watcher:
 
 def build_bluesky(config: Config) -> Watcher:
     """The Bluesky watcher (labels expire on the wall clock)."""
+    # Imported here: the atproto SDK takes two seconds of CPU to import, which every `presswatch` command would
+    # pay (each e2e test's daemon too) when no account is on Bluesky.
+    from watchers.bluesky import BlueskyWatcher
+
     section = config.bluesky
     assert section is not None
     return BlueskyWatcher.connect(section.api_base_url, section.labelers, clock=clock.now, timeout=section.timeout)

@@ -150,6 +150,13 @@ class Store:
                                  " AND watched = 1 ORDER BY pk", [json.dumps(list(pks))])
         return [watched_from_row(row) for row in rows]
 
+    def same_person(self, watched: Watched) -> list[Watched]:
+        """The other watched accounts of the person ``watched`` belongs to (the watchlist entry's ``name``)."""
+        person, pk = watched.account.person, watched.account.pk
+        rows = self._rows("SELECT * FROM accounts WHERE person = ? AND person != '' AND watched = 1 AND pk != ?"
+                          " ORDER BY pk", [person, pk]) if person else []
+        return [watched_from_row(row) for row in rows]
+
     def owned_handles(self, owner: int) -> list[str]:
         """The handles of the watched accounts a Telegram user owns, alphabetically (without case)."""
         return [row["handle"] for row in self._rows(
