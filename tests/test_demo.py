@@ -22,11 +22,14 @@ def test_the_narration_is_stamped_on_the_clock_it_is_given() -> None:
 
 
 def test_the_demo_plays_both_cases_and_every_change_is_alerted_once() -> None:
-    """`python -m bot demo --fast` as a user runs it: the config it writes loads, and the pipeline delivers."""
+    """`python -m bot demo --fast` as a user runs it: the config it writes loads, and the pipeline delivers
+    (X, Bluesky and Mastodon alike)."""
     result = subprocess.run([sys.executable, "-m", "bot", "demo", "--fast"], capture_output=True, text=True,
                             env=os.environ | {"COLUMNS": "200"}, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Recorded: 1 renamed, 1 suspended, 6 unwithheld, 7 withheld" in result.stdout
-    assert "Delivered: 10 Telegram messages (10 seen by the Bot API sandbox), 14 emails (14 seen by the mail " \
+    assert "Recorded: 1 renamed, 2 suspended, 6 unwithheld, 8 withheld" in result.stdout
+    assert "Delivered: 15 Telegram messages (15 seen by the Bot API sandbox), 16 emails (16 seen by the mail " \
            "sink), 0 operator alerts" in result.stdout
+    assert "@mahirzeynalov.bsky.social hidden in Turkey (TR) on Bluesky" in result.stdout
+    assert "@delhi_reporter@mastodon.social suspended on Mastodon" in result.stdout
     assert "demo finished: every change alerted once, no false alarm" in result.stdout
