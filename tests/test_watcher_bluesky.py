@@ -50,6 +50,16 @@ async def test_handles_resolve_to_dids_in_one_batch(sb: BlueskySandbox, watcher:
     assert sb.requests[0].query["actors"][0] == "USER0.bsky.social"
 
 
+async def test_an_account_gone_by_handle_gets_its_did_to_be_polled_by(
+        sb: BlueskySandbox, watcher: BlueskyWatcher) -> None:
+    did = sb.add_account("gone.bsky.social")
+    sb.set(did, taken_down=True)
+    result = await watcher.lookup_handles(["gone.bsky.social"])
+    (obs,) = result.observations
+    assert (obs.availability, obs.account_id, result.requests) == (Availability.SUSPENDED, did, 3)
+    assert sb.requests[-1].path == "/xrpc/com.atproto.identity.resolveHandle"
+
+
 async def test_more_than_25_actors_is_refused_before_sending(sb: BlueskySandbox, watcher: BlueskyWatcher) -> None:
     with pytest.raises(ValueError):
         await watcher.lookup_ids([f"did:plc:x{i}" for i in range(26)])

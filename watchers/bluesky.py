@@ -32,6 +32,7 @@ from watchers.base import AppAuthError, BatchResult, RateInfo, RateLimited, Tran
 
 GET_PROFILES = "app.bsky.actor.getProfiles"
 GET_PROFILE = "app.bsky.actor.getProfile"
+RESOLVE_HANDLE = "com.atproto.identity.resolveHandle"
 _GONE = {"AccountTakedown": Availability.SUSPENDED, "AccountDeactivated": Availability.NOT_FOUND}
 
 
@@ -83,8 +84,8 @@ class BlueskyWatcher(Watcher):
         rate, requests = rate_info(response.headers), 1
         missing: list[str] = []
         for actor in [a for a in actors if _key(a) not in found]:
-            requests += 1
-            single, single_rate = await self._single(actor)
+            single, single_rate, asked = await self._single(actor)
+            requests += asked
             rate = single_rate or rate
             if single is None:
                 missing.append(actor)
@@ -104,20 +105,30 @@ class BlueskyWatcher(Watcher):
                     break
         return found
 
-    async def _single(self, actor: str) -> tuple[Observation | None, RateInfo | None]:
-        """An actor getProfiles left out: its profile after all, or what its error says it is."""
+    async def _single(self, actor: str) -> tuple[Observation | None, RateInfo | None, int]:
+        """An actor getProfiles left out: its profile after all, or what its error says it is; and the
+        requests it took (an account gone by handle has its DID resolved, so it is polled by DID after)."""
         try:
             response = await self._call(GET_PROFILE, models.AppBskyActorGetProfile.Params(actor=actor))
         except _Refused as refused:
             availability = _GONE.get(refused.name) or (
                 Availability.NOT_FOUND if refused.message == "Profile not found" else None)
             if availability is None:
-                return None, refused.rate
+                return None, refused.rate, 1
             entry = {"actor": actor, "error": refused.name, "message": refused.message}
-            did = actor if actor.startswith("did:") else None
-            return Observation("bluesky", actor, did, availability, entry=entry), refused.rate
+            did, asked = (actor, 1) if actor.startswith("did:") else (await self._resolve(actor), 2)
+            return Observation("bluesky", actor, did, availability, entry=entry), refused.rate, asked
         profiles = _profiles({"profiles": [response.content]})
-        return (self._observe(actor, profiles[0]) if profiles else None), rate_info(response.headers)
+        return (self._observe(actor, profiles[0]) if profiles else None), rate_info(response.headers), 1
+
+    async def _resolve(self, handle: str) -> str | None:
+        """The DID a handle resolves to, or None (a deleted account's handle resolves no more)."""
+        try:
+            response = await self._call(RESOLVE_HANDLE, models.ComAtprotoIdentityResolveHandle.Params(handle=handle))
+        except _Refused:
+            return None
+        did = response.content.get("did") if isinstance(response.content, dict) else None
+        return did if isinstance(did, str) and did.startswith("did:") else None
 
     def _observe(self, requested: str, profile: dict[str, Any]) -> Observation:
         name, description = profile.get("displayName"), profile.get("description")
