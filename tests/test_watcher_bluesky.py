@@ -167,3 +167,17 @@ def test_the_sandbox_without_the_header_redacts_with_its_own_labeler(sb: Bluesky
     assert bare == {"profiles": []} and [p["did"] for p in asked["profiles"]] == [did]
     too_many = httpx.get(url, params=[("actors", f"a{i}.bsky.social") for i in range(26)])
     assert too_many.status_code == 400 and too_many.json()["error"] == "InvalidRequest"
+
+
+async def test_the_single_lookups_of_omitted_actors_are_paced(sb: BlueskySandbox, watcher: BlueskyWatcher) -> None:
+    paced: list[int] = []
+
+    async def pace() -> None:
+        paced.append(sb.request_count)
+
+    watcher.pace = pace
+    gone = [sb.add_account(f"gone{i}.bsky.social") for i in range(2)]
+    for did in gone:
+        sb.set(did, deactivated=True)
+    await watcher.lookup_ids([sb.add_account("ok.bsky.social"), *gone])
+    assert paced == [1, 2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 
@@ -66,8 +67,9 @@ async def test_suspended_limited_and_gone(sb: MastodonSandbox, watcher: Mastodon
 @pytest.mark.parametrize("sb", ["4.2.0"], indirect=True)
 async def test_an_instance_before_4_3_is_read_one_by_one(sb: MastodonSandbox, watcher: MastodonWatcher) -> None:
     ids = [sb.add_account(f"user{i}") for i in range(3)]
-    result = await watcher.lookup_ids(ids)
-    assert [o.account_id for o in result.observations] == ids and result.requests == 4
+    first, other = await asyncio.gather(watcher.lookup_ids(ids[:2]), watcher.lookup_ids(ids[2:]))
+    assert [o.account_id for o in first.observations + other.observations] == ids
+    assert first.requests + other.requests == 4  # one probe of the batch route, though both were in flight
     assert watcher.batch_supported is False
     second = await watcher.lookup_ids(ids)
     assert second.requests == 3  # the missing batch route is not asked again
@@ -140,3 +142,18 @@ async def test_an_instance_that_requires_auth_is_our_problem(sb: MastodonSandbox
 def test_the_sandbox_refuses_more_than_40_ids(sb: MastodonSandbox) -> None:
     answer = httpx.get(sb.base_url + "/api/v1/accounts", params=[("id[]", str(i)) for i in range(41)])
     assert answer.status_code == 422
+
+
+@pytest.mark.parametrize("sb", ["4.2.0"], indirect=True)
+async def test_every_request_past_a_batchs_first_is_paced(sb: MastodonSandbox, watcher: MastodonWatcher) -> None:
+    paced: list[int] = []
+
+    async def pace() -> None:
+        paced.append(sb.request_count)
+
+    watcher.pace = pace
+    ids = [sb.add_account(f"user{i}") for i in range(3)]
+    result = await watcher.lookup_ids(ids)
+    assert result.requests == 4 and paced == [1, 2, 3]  # before each single lookup, none before the batch
+    await watcher.lookup_handles(["user0@mastodon.social", "user1@mastodon.social"])
+    assert paced[3:] == [5]

@@ -108,6 +108,8 @@ class BlueskyWatcher(Watcher):
     async def _single(self, actor: str) -> tuple[Observation | None, RateInfo | None, int]:
         """An actor getProfiles left out: its profile after all, or what its error says it is; and the
         requests it took (an account gone by handle has its DID resolved, so it is polled by DID after)."""
+        if self.pace is not None:
+            await self.pace()
         try:
             response = await self._call(GET_PROFILE, models.AppBskyActorGetProfile.Params(actor=actor))
         except _Refused as refused:
@@ -123,6 +125,8 @@ class BlueskyWatcher(Watcher):
 
     async def _resolve(self, handle: str) -> str | None:
         """The DID a handle resolves to, or None (a deleted account's handle resolves no more)."""
+        if self.pace is not None:
+            await self.pace()
         try:
             response = await self._call(RESOLVE_HANDLE, models.ComAtprotoIdentityResolveHandle.Params(handle=handle))
         except _Refused:

@@ -39,6 +39,7 @@ class MastodonWatcher(Watcher):
         self._client = client
         self._timeout = timeout
         self.batch_supported: bool | None = None  # None until the instance has answered the batch route
+        self._probing = asyncio.Lock()  # batches in flight together wait for one probe of the route
 
     @classmethod
     def connect(cls, instance: str, base_url: str | None = None, timeout: float = 30.0) -> MastodonWatcher:
@@ -70,7 +71,9 @@ class MastodonWatcher(Watcher):
         found: list[Observation] = []
         missing: list[str] = []
         rate: RateInfo | None = None
-        for handle in dict.fromkeys(handles):
+        for index, handle in enumerate(dict.fromkeys(handles)):
+            if index and self.pace is not None:
+                await self.pace()
             user = handle.lstrip("@").partition("@")[0]
             response = await self._get("/api/v1/accounts/lookup", {"acct": user})
             rate = rate_info(response.headers) or rate
@@ -84,18 +87,16 @@ class MastodonWatcher(Watcher):
             return BatchResult((), requests=0)
         found: dict[str, Observation] = {}
         requests, rate = 0, None
-        if self.batch_supported is not False:
-            response = await self._get(BATCH, [("id[]", i) for i in ids])
-            requests, rate = 1, rate_info(response.headers)
-            if response.status_code == 404 and not _is_json(response):
-                self.batch_supported = False  # before 4.3: Rails' HTML 404 for a route it does not have
-            else:
-                self.batch_supported = True
-                for account in _accounts(_json(response, self.domain), self.domain):
-                    if account["id"] in ids:
-                        found[account["id"]] = self._observe(account["id"], account)
+        if self.batch_supported is None:
+            async with self._probing:
+                if self.batch_supported is None:
+                    requests, rate = await self._batch(ids, found)
+        if self.batch_supported and not requests:
+            requests, rate = await self._batch(ids, found)
         missing: list[str] = []
         for ident in [i for i in dict.fromkeys(ids) if i not in found]:  # omitted: asked alone before "gone"
+            if requests and self.pace is not None:
+                await self.pace()
             response = await self._get(f"/api/v1/accounts/{ident}", None)
             requests, rate = requests + 1, rate_info(response.headers) or rate
             observation = self._single(ident, response, account_id=ident)
@@ -104,6 +105,18 @@ class MastodonWatcher(Watcher):
             else:
                 found[ident] = observation
         return BatchResult(tuple(found[i] for i in dict.fromkeys(ids) if i in found), tuple(missing), rate, requests)
+
+    async def _batch(self, ids: list[str], found: dict[str, Observation]) -> tuple[int, RateInfo | None]:
+        """One batch request into ``found``; learns whether the instance has the route (4.3+)."""
+        response = await self._get(BATCH, [("id[]", i) for i in ids])
+        if response.status_code == 404 and not _is_json(response):
+            self.batch_supported = False  # before 4.3: Rails' HTML 404 for a route it does not have
+        else:
+            for account in _accounts(_json(response, self.domain), self.domain):
+                if account["id"] in ids:
+                    found[account["id"]] = self._observe(account["id"], account)
+            self.batch_supported = True
+        return 1, rate_info(response.headers)
 
     def _single(self, requested: str, response: httpx.Response, account_id: str | None = None) -> Observation | None:
         """What one account's answer says: the account, or (404, 410) that it is gone; None: unreadable."""

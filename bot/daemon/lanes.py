@@ -82,6 +82,7 @@ def build_lanes(config: Config, parts: LaneParts) -> list[Lane]:
                           section.interval, section.min_poll_interval, config.detection.recheck_after)
         limiter = SlidingWindow(section.rate_limit.requests, section.rate_limit.per,
                                 unix=lambda: parts.clock().timestamp())
+        watcher.pace = limiter.acquire  # a batch's single lookups are within the budget too
         monitor = Monitor(parts.store, parts.outbox, watcher, limiter, confirmations=config.detection.confirmations,
                           poll_interval=rule.interval or rule.floor, clock=parts.clock,
                           max_rate_wait=max(section.rate_limit.per, rule.interval or rule.floor),

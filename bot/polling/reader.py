@@ -119,6 +119,7 @@ class Reader:
             except WatcherError as exc:
                 report.errors.append(f"{type(exc).__name__}: {exc}")
                 return None
+            report.requests += max(0, result.requests - 1)  # single lookups the batch needed (paced by the watcher)
             report.rate = latest_rate(report.rate, result.rate)
             if result.rate and result.rate.remaining == 0 and result.rate.reset_at:
                 self.limiter.block_until(result.rate.reset_at)
