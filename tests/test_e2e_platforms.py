@@ -3,13 +3,14 @@ one before 4.3), the Telegram sandbox for alerts, and `presswatch history --json
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e import WAIT, Daemon, db_rows, history, wait_until, write_config
+from e2e import WAIT, Daemon, db_rows, history, presswatch, wait_until, write_config
 
 from bot.countries import BLUESKY_LABELERS
 from bot.sandbox.bluesky_api import BlueskySandbox
@@ -170,3 +171,26 @@ def test_no_false_transition_under_each_platforms_faults_and_omissions(
         ("mastodon", "suspended"), ("bluesky", "deactivated")}
     suspended = db_rows(cfg, "SELECT availability FROM accounts WHERE handle = 'gone.bsky.social'")
     assert suspended == [{"availability": "suspended"}]
+
+
+def test_check_reads_every_platform_and_history_names_it(
+        x_sandbox: XSandbox, bsky: BlueskySandbox, masto: MastodonSandbox, old_masto: MastodonSandbox,
+        tg_sandbox: TelegramSandbox, tmp_path: Path) -> None:
+    x_sandbox.add_account("MahirZeynalov")
+    did = bsky.add_account("mahir.bsky.social")
+    bsky.label(did, TR)
+    ident = masto.add_account("mahir")
+    masto.set(ident, limited=True)
+    cfg = config(tmp_path, x_sandbox, bsky, masto, old_masto, tg_sandbox, [
+        {"name": "Mahir Zeynalov", "x": "MahirZeynalov", "bluesky": "mahir.bsky.social",
+         "mastodon": "mahir@mastodon.social"}])
+    result = presswatch("check", "--json", config=cfg)
+    assert result.returncode == 0, result.stderr
+    rows = {row["platform"]: row for row in json.loads(result.stdout)}
+    assert (rows["x"]["handle"], rows["x"]["limited"]) == ("MahirZeynalov", False)
+    assert (rows["bluesky"]["id"], rows["bluesky"]["withheld_in"]) == (did, ["TR"])
+    assert (rows["mastodon"]["handle"], rows["mastodon"]["id"], rows["mastodon"]["limited"]) == (
+        "mahir@mastodon.social", ident, True)
+    one = presswatch("check", "--json", "https://bsky.app/profile/mahir.bsky.social", config=cfg)
+    assert [row["handle"] for row in json.loads(one.stdout)] == ["mahir.bsky.social"]
+    assert not (tmp_path / "presswatch.db").exists()  # check writes nothing
