@@ -363,7 +363,8 @@ def test_a_missing_file_is_a_clear_problem(tmp_path: Path) -> None:
 def test_the_example_config_validates() -> None:
     config = load_config(ROOT / "config.example.yaml", ENV)
     assert config.database == ROOT / "presswatch.db"
-    assert [entry.handle for entry in config.watchlist] == ["MahirZeynalov"]
+    assert [entry.x_handle for entry in config.watchlist] == ["MahirZeynalov", "ayse_reports"]
+    assert config.watchlist[1].accounts()[1:] == [("bluesky", "ayse.bsky.social"), ("mastodon", "ayse@mastodon.social")]
     desk, channel = config.subscribers
     assert (desk.email, desk.countries, desk.events) == ("desk@example.org", ["TR", "IN"], ["restricted", "restored"])
     assert channel.telegram_chat == -1001234567890

@@ -163,6 +163,7 @@ def test_the_new_entry_form_beside_the_old(tmp_path: Path) -> None:
     ("  - bluesky: 'not a handle'\n", "watchlist.0.bluesky", "not a Bluesky account"),
     ("  - mastodon: mahir\n", "watchlist.0.mastodon", "not a Mastodon account"),
     ("  - bluesky: a.bsky.social\n  - bluesky: A.bsky.social\n", "watchlist.1.bluesky", "duplicate"),
+    ("  - handle: Mahir\n  - name: M\n    x: '@mahir'\n", "watchlist.1.x", "is already watchlist.0"),
 ])
 def test_bad_entries_are_named(tmp_path: Path, entries: str, where: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
