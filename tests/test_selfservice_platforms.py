@@ -103,3 +103,15 @@ async def test_status_shows_every_platform_of_a_person(bot: Bot) -> None:
     assert lines[0] == "Mahir Zeynalov on 3 platforms"
     assert lines[1] == "@mahir.bsky.social on Bluesky"
     assert "@MahirZeynalov" in text and "@mahir@mastodon.social on Mastodon" in text
+
+
+async def test_subscribe_takes_platforms_and_a_link_refuses_them(bot: Bot) -> None:
+    from tests.helpers_bot import GROUP
+
+    admin_chat = bot.group(ADMIN, admin_of_group=True)
+    reply = bot.plain(await bot.say(admin_chat, "/subscribe TR bluesky Mastodon"))
+    assert "platforms: bluesky, mastodon" in reply
+    sub = bot.outbox.subscriber_by_key(f"tg:{GROUP}")
+    assert sub is not None and sub.platforms == frozenset({"bluesky", "mastodon"})
+    link = bot.plain(await bot.say(bot.private(ADMIN), "/link bluesky 7d"))
+    assert "a link carries no platform filter" in link

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from bot.chatbot.userinput import parse_number, quote
 from bot.config.reader import format_duration
 from bot.countries import describe, normalize_country
-from bot.models import DEFAULT_EVENTS, GROUPS, EventKind
+from bot.models import DEFAULT_EVENTS, GROUPS, PLATFORMS, EventKind
 from bot.text import TAG_RULE, is_tag
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -53,11 +53,12 @@ class LinkError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What a subscription lets through: countries, event kinds or groups, and account tags."""
+    """What a subscription lets through: countries, event kinds or groups, account tags, and platforms."""
 
     countries: tuple[str, ...] = ()
     events: tuple[str, ...] = DEFAULT_EVENTS
     tags: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()  # x, bluesky, mastodon; empty: every platform (links carry none)
 
 
 def _words(args: Sequence[str]) -> list[str]:
@@ -70,9 +71,12 @@ def parse_filters(args: Sequence[str]) -> Filters:
     countries: list[str] = []
     events: list[str] = []
     tags: list[str] = []
+    platforms: list[str] = []
     for word in _words(args):
         lower = word.lower()
-        if lower.startswith(("tag:", "#")):
+        if lower in PLATFORMS:
+            _add(platforms, lower)
+        elif lower.startswith(("tag:", "#")):
             tag = lower.split(":", 1)[1] if lower.startswith("tag:") else lower[1:]
             if not is_tag(tag):
                 raise UsageError(f"{quote(word)} is not a tag: {TAG_RULE}")
@@ -88,7 +92,7 @@ def parse_filters(args: Sequence[str]) -> Filters:
             raise UsageError(f"{quote(word)} is not a country code, event kind or group, or tag:name")
     if len(countries) > MAX_COUNTRIES or len(tags) > MAX_TAGS:
         raise UsageError(f"at most {MAX_COUNTRIES} countries and {MAX_TAGS} tags")
-    return Filters(tuple(countries), tuple(events) or DEFAULT_EVENTS, tuple(tags))
+    return Filters(tuple(countries), tuple(events) or DEFAULT_EVENTS, tuple(tags), tuple(platforms))
 
 
 def _add(items: list[str], item: str) -> None:
@@ -127,7 +131,8 @@ def describe_filters(filters: Filters) -> str:
     """In words, as plain text (escape it for HTML)."""
     countries = describe(filters.countries) if filters.countries else "all countries"
     tags = ", ".join(filters.tags) if filters.tags else "all accounts"
-    return f"events: {', '.join(filters.events)}; countries: {countries}; tags: {tags}"
+    platforms = f"; platforms: {', '.join(filters.platforms)}" if filters.platforms else ""
+    return f"events: {', '.join(filters.events)}; countries: {countries}; tags: {tags}{platforms}"
 
 
 def format_expiry(delta: timedelta) -> str:
@@ -141,6 +146,9 @@ def link_secret(bot_token: str) -> bytes:
 
 def sign_link(filters: Filters, expires_at: datetime, secret: bytes) -> str:
     """A /start payload of at most 64 characters of [A-Za-z0-9_-]; UsageError when the filters do not fit."""
+    if filters.platforms:  # the token's layout has no room for them; a link is for every platform
+        raise UsageError("a link carries no platform filter: those who open it can send /subscribe bluesky (or x, "
+                         "mastodon) after")
     mask = 0
     for name in filters.events:
         mask |= 1 << _EVENT_BITS.index(name)

@@ -58,7 +58,7 @@ class Subscriptions:
         spec = SubscriberSpec(
             key=self._key(caller), name=f"Telegram: {caller.name}"[:100], channel="telegram",
             address=str(caller.chat_id), countries=filters.countries, events=filters.events, tags=filters.tags,
-            source="telegram")
+            source="telegram", platforms=filters.platforms)
         existed = self.outbox.subscriber_by_key(spec.key)
         sub_id = self.outbox.upsert_subscriber(spec, now)
         self.outbox.enable(sub_id)
@@ -144,4 +144,4 @@ class Subscriptions:
 
 def _filters(spec: SubscriberSpec) -> Filters:
     """A subscriber's filters, as /subscribe would have set them."""
-    return Filters(spec.countries, spec.events, spec.tags)
+    return Filters(spec.countries, spec.events, spec.tags, spec.platforms)
