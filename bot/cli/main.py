@@ -119,7 +119,8 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     if problems:
         for problem in problems:
             err.print(problem, markup=False, highlight=False)
-        err.print("usage: presswatch check [--json] [HANDLE...]   (HANDLE: name, @name or an x.com link)")
+        err.print("usage: presswatch check [--json] [HANDLE...]   (HANDLE: name, @name or an x.com link; "
+                  "bsky:name.bsky.social; user@instance)")
         return EXIT_INVALID
     try:
         check_database(path, config, write=False)

@@ -199,7 +199,8 @@ class Reader:
             return None
         owner = self.known_ids.get(observation.account_id) if observation.account_id else None
         if owner is not None and owner != watched.account.pk:
-            log.warning("@%s is the same X account as another watched entry; polled there", watched.account.handle)
+            log.warning("@%s is the same %s account as another watched entry; polled there", watched.account.handle,
+                        PLATFORM_NAMES.get(self.watcher.platform, self.watcher.platform))
             return None
         if observation.account_id:
             self.known_ids[observation.account_id] = watched.account.pk
