@@ -195,27 +195,24 @@ class App:
         self._on_stop("the dispatcher", partial(self._finish, dispatcher))
         self.runner.sync(wall.monotonic())  # the shared period, for the plan and the stale check
         self._log_plan()
-        polls = asyncio.create_task(
-            supervise("poll runner", lambda: self.runner.run(self._stop), self._stop, on_restart=self._restarted),
-            name="polls")
-        self._on_stop("the polls", partial(self._cancel, polls))
-        for lane in self.lanes:
-            await self._start_lane(lane)
+        self._run_polls("poll runner", self.runner)
+        for lane in self.lanes:  # Bluesky, each Mastodon instance: as X's, on their own budgets
+            await self._enter(f"the {lane.label} watcher", lane.watcher)
+            lane.runner.sync(wall.monotonic())
+            self._run_polls(f"{lane.label} poll runner", lane.runner)
         self.periodic = Periodic(((self._check_stale, min(STALE_CHECK_MAX, self.runner.period)),), clock=self.clock)
         self.periodic.start()
         self._on_stop("the stale check", self._stop_periodic)
-        log.info("presswatch running: %d accounts, polled by deadline (shared period %s)",
-                 len(self.monitor.reader.accounts()), short_duration(self.runner.period))
+        for label, monitor, runner in (("X", self.monitor, self.runner),
+                                       *((lane.label, lane.monitor, lane.runner) for lane in self.lanes)):
+            log.info("presswatch running: %d accounts on %s, polled by deadline (shared period %s)",
+                     len(monitor.reader.accounts()), label, short_duration(runner.period))
 
-    async def _start_lane(self, lane: Lane) -> None:
-        """A platform besides X: its watcher entered, its runner supervised like X's."""
-        await self._enter(f"the {lane.label} watcher", lane.watcher)
-        lane.runner.sync(wall.monotonic())
-        task = asyncio.create_task(supervise(f"{lane.label} poll runner", lambda: lane.runner.run(self._stop),
-                                             self._stop, on_restart=self._restarted), name=f"polls {lane.key}")
-        self._on_stop(f"the {lane.label} polls", partial(self._cancel, task))
-        log.info("%s: %d accounts, polled by deadline (shared period %s)", lane.label,
-                 len(lane.monitor.reader.accounts()), short_duration(lane.runner.period))
+    def _run_polls(self, name: str, runner: Runner) -> None:
+        """A runner supervised on the loop; cancelled at stop (each batch is recorded whole or not at all)."""
+        task = asyncio.create_task(supervise(name, lambda: runner.run(self._stop), self._stop,
+                                             on_restart=self._restarted), name=name)
+        self._on_stop(f"the {name}", partial(self._cancel, task))
 
     async def _enter(self, name: str, part: AbstractAsyncContextManager[T]) -> T:
         """Enter ``part`` on the stack: stop exits it after everything entered later."""
