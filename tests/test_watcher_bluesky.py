@@ -120,6 +120,13 @@ async def test_a_handle_change_keeps_the_did(sb: BlueskySandbox, watcher: Bluesk
     assert (obs.account_id, obs.handle) == (did, "new.bsky.social")
 
 
+async def test_handle_invalid_is_no_handle_at_all(sb: BlueskySandbox, watcher: BlueskyWatcher) -> None:
+    did = sb.add_account("mahir.bsky.social")
+    sb.set(did, handle="handle.invalid")  # the AppView could not verify the handle just now
+    (obs,) = (await watcher.lookup_ids([did])).observations
+    assert obs.handle is None and obs.availability is Availability.ACTIVE  # no rename to "handle.invalid"
+
+
 @pytest.mark.parametrize("fault", ["500", "502", "503", "malformed", "drop", "timeout"])
 async def test_faults_are_transient_never_an_observation(sb: BlueskySandbox, watcher: BlueskyWatcher,
                                                          fault: str) -> None:

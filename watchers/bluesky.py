@@ -34,6 +34,7 @@ GET_PROFILES = "app.bsky.actor.getProfiles"
 GET_PROFILE = "app.bsky.actor.getProfile"
 RESOLVE_HANDLE = "com.atproto.identity.resolveHandle"
 _GONE = {"AccountTakedown": Availability.SUSPENDED, "AccountDeactivated": Availability.NOT_FOUND}
+INVALID_HANDLE = "handle.invalid"  # the AppView's word for a handle it could not verify just now: not a rename
 
 
 class BlueskyWatcher(Watcher):
@@ -136,9 +137,10 @@ class BlueskyWatcher(Watcher):
 
     def _observe(self, requested: str, profile: dict[str, Any]) -> Observation:
         name, description = profile.get("displayName"), profile.get("description")
+        handle = None if profile["handle"] == INVALID_HANDLE else profile["handle"]  # None: the last known stays
         return Observation(
             "bluesky", requested, profile["did"], Availability.ACTIVE, protected=False,
-            withheld_in=self.countries(profile), handle=profile["handle"],
+            withheld_in=self.countries(profile), handle=handle,
             name=name if isinstance(name, str) else "",
             description=description if isinstance(description, str) else "", entry=profile)
 
