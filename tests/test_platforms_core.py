@@ -194,3 +194,32 @@ def test_two_mastodon_instances_may_number_accounts_alike(store: Store) -> None:
         obs = masto(False, ident="109")
         store.record([Outcome(watched, obs, detect(None, obs, None, 1))], T0)
     assert [w.account.account_id for w in store.watched("mastodon")] == ["109", "109"]
+
+
+def test_an_empty_section_takes_its_defaults(tmp_path: Path) -> None:
+    config = load(tmp_path, BASE + "bluesky:\nmastodon:\nwatchlist:\n  - bluesky: a.bsky.social\n")
+    assert config.bluesky is not None and config.bluesky.api_base_url == "https://public.api.bsky.app"
+    assert len(config.bluesky.labelers) == 11 and config.bluesky.labelers["EU"].startswith("did:plc:")
+    assert config.mastodon is not None and config.mastodon.url_of("mastodon.social") == "https://mastodon.social"
+
+
+async def test_check_of_a_platform_without_its_section_says_so(tmp_path: Path) -> None:
+    from bot.tools.check import check_accounts
+
+    config = load(tmp_path, BASE + "watchlist: []\n")
+    (row,) = await check_accounts(config, ["mahir.bsky.social"])
+    assert (row["platform"], row["error"]) == ("bluesky", "the config has no bluesky section")
+
+
+@pytest.mark.parametrize("section, where, message", [
+    ("bluesky:\n  labelers: {TR: 'not-a-did'}\n", "bluesky.labelers.TR", "is not a labeler DID"),
+    ("bluesky:\n  labelers: {TUR: did:plc:cquoj7aozvmkud2gifeinkda}\n", "bluesky.labelers.TUR", "did you mean TR"),
+    ("bluesky:\n  labelers: {}\n", "bluesky.labelers", "at least one country labeler"),
+    ("mastodon:\n  instance_urls: {'not an instance': 'http://127.0.0.1:1'}\n", "mastodon.instance_urls",
+     "not a Mastodon account"),
+])
+def test_bad_platform_sections_are_named(tmp_path: Path, section: str, where: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, BASE + section + "watchlist: []\n")
+    found = {p.path: p.message for p in caught.value.problems}
+    assert any(path.startswith(where) and message in text for path, text in found.items()), found
