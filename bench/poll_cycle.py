@@ -13,6 +13,10 @@ builds a Store on a temporary file and a Monitor on the real tweepy watcher, the
   control API, then one cycle sees them (pending candidates written) and the next confirms them
   (transitions, evidence and outbox rows for ``--subscribers`` subscribers written).
 
+Then (bench/poll_cycle_platforms.py) a full pass of each other platform against its floor: Bluesky
+(``--platform-accounts``, ``--omitted-percent`` of them taken down), a Mastodon 4.3 instance and one before
+4.3 (``--old-instance-accounts``); ``--platform-accounts 0`` skips them.
+
 It prints figures; it does not assert timings. It exits non-zero only when the run itself is broken:
 a cycle whose request count is not ceil(N/100) (by its CycleReport or by the sandbox's own count),
 accounts not read, or a transition count other than the number of changed accounts.
@@ -282,6 +286,10 @@ def main() -> int:
                         help="subscribers matching every transition of the change variant")
     parser.add_argument("--inline", action="store_true", help="run every size in this process (no child)")
     parser.add_argument("--profile", help="cProfile the last steady cycle into FILE.N")
+    parser.add_argument("--platform-accounts", type=int, nargs="+", default=[1_000, 10_000],
+                        help="accounts on Bluesky and on a Mastodon 4.3 instance (0: skip the other platforms)")
+    parser.add_argument("--old-instance-accounts", type=int, default=200, help="on a Mastodon 4.2 instance")
+    parser.add_argument("--omitted-percent", type=float, default=1.0, help="Bluesky actors taken down")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child: one size, JSON out
     args = parser.parse_args()
     if args.rounds < 1:
@@ -298,7 +306,15 @@ def main() -> int:
         else:
             results.append(run_child(n, args))
     show(results)
-    return 1 if any(res["problems"] for res in results) else 0
+    broken = any(res["problems"] for res in results)
+    if [n for n in args.platform_accounts if n > 0]:
+        import poll_cycle_platforms as platforms
+
+        others = platforms.measure([n for n in args.platform_accounts if n > 0], args.old_instance_accounts,
+                                   args.omitted_percent)
+        platforms.show(others)
+        broken |= any(res["problems"] for res in others)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

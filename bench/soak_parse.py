@@ -21,6 +21,10 @@ SENTENCES = {
     "is now protected": "protected",
     "is no longer protected": "unprotected",
     "renamed to @": "renamed",
+    "has been limited by the moderators of its instance": "limited",
+    "is no longer limited": "unlimited",
+    "is now hidden in": "withheld",  # Bluesky's words for a country labeler's label
+    "is no longer hidden in": "unwithheld",
 }
 _ITEM = re.compile(r"^(?:\S+\s+)?@([A-Za-z0-9_]{1,15}) (" + "|".join(re.escape(s) for s in SENTENCES) + ")")
 _NOTICE = re.compile(r"[Nn]otice:? #(\d+)")

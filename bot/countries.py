@@ -8,7 +8,23 @@ import pycountry
 
 from bot.models import EVERYWHERE
 
-_SPECIAL = {EVERYWHERE: "all countries", "XY": "all countries (copyright)"}
+EU = "EU"  # Bluesky's EU labeler hides an account in all member states: kept as one code, not 27
+EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
+_SPECIAL = {EVERYWHERE: "all countries", "XY": "all countries (copyright)", EU: "the European Union"}
+# Bluesky's per-country moderation labelers (social-app additional-moderation-authorities.ts, PLATFORMS.md).
+BLUESKY_LABELERS: dict[str, str] = {
+    "BR": "did:plc:ekitcvx7uwnauoqy5oest3hm",
+    "DE": "did:plc:r55ow3tocux5kafs5dq445fy",
+    "RU": "did:plc:crm2agcxvvlj6hilnjdc4hox",
+    "GB": "did:plc:gvkp7euswjjrctjmqwhhfzif",
+    "AU": "did:plc:dsynw7isrf2eqlhcjx3ffnmt",
+    "TR": "did:plc:cquoj7aozvmkud2gifeinkda",
+    "JP": "did:plc:vhgppeyjwgrr37vm4v6ggd5a",
+    "ES": "did:plc:zlbbuj5nov4ixhvgl3bj47em",
+    "PK": "did:plc:zrp6a3tvprrsgawsbswbxu7m",
+    "IN": "did:plc:srr4rdvgzkbx6t7fxqtt6j5t",
+    "EU": "did:plc:z57lz5dhgz2dkjogoysm3vut",
+}
 # Names as the English-language press writes them, where ISO's short name differs.
 _PRESS_NAMES = {
     "CD": "DR Congo",

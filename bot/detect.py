@@ -69,6 +69,7 @@ def observed_state(previous: AccountState | None, observation: Observation) -> A
         withheld_in=base.withheld_in if observation.withheld_in is None else observation.withheld_in,
         handle=observation.handle or base.handle,
         name=base.name if observation.name is None else observation.name,
+        limited=base.limited if observation.limited is None else observation.limited,
     )
 
 
@@ -85,6 +86,8 @@ def events_between(previous: AccountState, current: AccountState) -> tuple[Event
         events.append(Event(EventKind.UNWITHHELD, _ordered(removed)))
     if previous.protected != current.protected:
         events.append(Event(EventKind.PROTECTED if current.protected else EventKind.UNPROTECTED))
+    if previous.limited != current.limited:
+        events.append(Event(EventKind.LIMITED if current.limited else EventKind.UNLIMITED))
     return tuple(events)
 
 
@@ -107,6 +110,7 @@ def unchanged(previous: AccountState | None, observation: Observation, pending: 
         and (observation.withheld_in is None or observation.withheld_in == previous.withheld_in)
         and (observation.handle is None or observation.handle == previous.handle)
         and (observation.name is None or observation.name == previous.name)
+        and (observation.limited is None or observation.limited == previous.limited)
     )
 
 

@@ -27,15 +27,19 @@ class EventKind(StrEnum):
     PROTECTED = "protected"
     UNPROTECTED = "unprotected"
     RENAMED = "renamed"
+    LIMITED = "limited"  # Mastodon: silenced ("limited") by the instance's moderators
+    UNLIMITED = "unlimited"
 
 
 GROUPS: dict[str, frozenset[EventKind]] = {
-    "restricted": frozenset({EventKind.WITHHELD, EventKind.SUSPENDED, EventKind.DEACTIVATED}),
-    "restored": frozenset({EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED}),
+    "restricted": frozenset({EventKind.WITHHELD, EventKind.SUSPENDED, EventKind.DEACTIVATED, EventKind.LIMITED}),
+    "restored": frozenset({EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED, EventKind.UNLIMITED}),
     "other": frozenset({EventKind.PROTECTED, EventKind.UNPROTECTED, EventKind.RENAMED}),
 }
 DEFAULT_EVENTS: tuple[str, ...] = ("restricted", "restored")
 EVERYWHERE = "XX"
+PLATFORMS: tuple[str, ...] = ("x", "bluesky", "mastodon")
+PLATFORM_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
 def expand_events(names: tuple[str, ...] | list[str]) -> frozenset[EventKind]:
@@ -66,10 +70,11 @@ class AccountState:
     withheld_in: frozenset[str]
     handle: str
     name: str
+    limited: bool = False  # Mastodon's silencing; always False elsewhere
 
-    def key(self) -> tuple[Availability, bool, frozenset[str], str]:
+    def key(self) -> tuple[Availability, bool, frozenset[str], str, bool]:
         """The part of the state whose change is an event (display names and handle case are not)."""
-        return (self.availability, self.protected, self.withheld_in, self.handle.casefold())
+        return (self.availability, self.protected, self.withheld_in, self.handle.casefold(), self.limited)
 
 
 @dataclass(slots=True)  # not frozen: built once per account per cycle, and a frozen __init__ costs 4x
@@ -95,6 +100,7 @@ class Observation:
     name: str | None = None
     description: str = ""
     entry: Mapping[str, Any] | None = None
+    limited: bool | None = None  # Mastodon: silenced by the instance's moderators; None where not shown
 
     def evidence(self) -> str:
         """The API entry as compact JSON with sorted keys: what is stored and hashed."""
@@ -122,7 +128,8 @@ class StatusChange:
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A watched account as the store knows it (``pk`` is the store's key)."""
+    """A watched account as the store knows it (``pk`` is the store's key; ``person``: the watchlist entry's
+    ``name`` that groups one person's accounts on several platforms, "" when none)."""
 
     pk: int
     platform: str
@@ -132,6 +139,7 @@ class Account:
     source: str = "config"
     owner_telegram_id: int | None = None
     reference: str | None = None  # what an import listed it in ("Court order 2016/1234"); None otherwise
+    person: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +177,7 @@ class Subscriber:
     events: frozenset[EventKind] = field(default_factory=lambda: expand_events(DEFAULT_EVENTS))
     tags: frozenset[str] = frozenset()
     accounts: frozenset[int] = frozenset()  # store keys of accounts; empty means all
+    platforms: frozenset[str] = frozenset()  # x, bluesky, mastodon; empty means all
     operator: bool = False
     enabled: bool = True
     language: str = ""  # a catalog code ('tr'); '' for the default language

@@ -64,7 +64,7 @@ USAGES = {
                  "/subscribe TR IN restricted tag:journalist",
     "unsubscribe": "Usage: /unsubscribe",
     "settings": "Usage: /settings",
-    "watch": "Usage: /watch @handle (your own X account)",
+    "watch": "Usage: /watch @handle (your own X, Bluesky or Mastodon account)",
     "verify": "Usage: /verify, or /verify @handle",
     "unwatch": "Usage: /unwatch @handle",
     "status": "Usage: /status @handle",

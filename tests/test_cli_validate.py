@@ -37,7 +37,8 @@ def test_each_problem_is_one_whole_line_in_a_pipe(tmp_path: Path) -> None:
         f"{path}: invalid config",
         f"  {problem}",
         "  [red]oops[/red] :warning:: unknown key (a typo? known keys: version, database, x, detection, telegram, "
-        "email, matrix, i18n, watchlist, subscribers, operators, templates, delivery, server) (line 13)",
+        "email, matrix, i18n, bluesky, mastodon, watchlist, subscribers, operators, templates, delivery, server) "
+        "(line 13)",
     ]
 
 

@@ -185,4 +185,4 @@ async def test_settings_tells_the_configs_route_and_bad_numbers_get_usage(start:
     assert await h.say(ADMIN, "/approve 99999999999999999999999") == "There is no claim #99999999999999999999999."
     assert "Usage: /list" in await h.say(READER, "/list ²")
     watch = await h.say(READER, "/watch " + "a" * 4000)
-    assert watch.endswith("Usage: /watch @handle (your own X account)") and "a" * 41 not in watch
+    assert watch.endswith("Usage: /watch @handle (your own X, Bluesky or Mastodon account)") and "a" * 41 not in watch

@@ -157,7 +157,7 @@ SUBSCRIBER_BAD = [
         "email: desk@example.org\n    country: [TR]",
         "subscribers.1.country",
         "unknown key (a typo? known keys: name, email, telegram_chat, webhook, matrix_room, language, countries, "
-        "events, tags)",
+        "events, tags, platforms)",
         15,
     ),
     (
@@ -367,8 +367,9 @@ def test_the_example_config_validates() -> None:
                  "HOOK_SECRET": "hook-secret-1"}
     config = load_config(ROOT / "config.example.yaml", env)
     assert config.database == ROOT / "presswatch.db"
-    assert [(entry.handle, entry.poll_interval) for entry in config.watchlist] == [
-        ("MahirZeynalov", None), ("NamedInCourt", 60.0)]
+    assert [(entry.x_handle, entry.poll_interval) for entry in config.watchlist] == [
+        ("MahirZeynalov", None), ("NamedInCourt", 60.0), ("ayse_reports", None)]
+    assert config.watchlist[2].accounts()[1:] == [("bluesky", "ayse.bsky.social"), ("mastodon", "ayse@mastodon.social")]
     assert (config.x.interval, config.x.min_poll_interval, config.x.reserve, config.x.jitter) == (None, 60.0, 0.1, None)
     assert config.detection.recheck_after == 15.0
     desk, channel, turkish, slack, partner, room = config.subscribers

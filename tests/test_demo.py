@@ -22,7 +22,8 @@ def test_the_narration_is_stamped_on_the_clock_it_is_given() -> None:
 
 
 def test_the_demo_plays_both_cases_and_every_change_is_alerted_once() -> None:
-    """`python -m bot demo --fast` as a user runs it: the config it writes loads, and the pipeline delivers."""
+    """`python -m bot demo --fast` as a user runs it: the config it writes loads, and the pipeline delivers
+    (X, Bluesky and Mastodon alike)."""
     result = subprocess.run([sys.executable, "-m", "bot", "demo", "--fast"], capture_output=True, text=True,
                             env=os.environ | {"COLUMNS": "200"}, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -31,4 +32,6 @@ def test_the_demo_plays_both_cases_and_every_change_is_alerted_once() -> None:
            "sink), 3 webhook posts (3 seen by the webhook sink), 0 operator alerts" in result.stdout
     assert "IPI Türkiye (Telegram, in Turkish): [presswatch] @MahirZeynalov şu ülkelerde erişime engellendi: " \
            "Türkiye (TR)" in result.stdout
+    assert "@mahirzeynalov.bsky.social hidden in Turkey (TR) on Bluesky" in result.stdout
+    assert "@delhi_reporter@mastodon.social suspended on Mastodon" in result.stdout
     assert "demo finished: every change alerted once, no false alarm" in result.stdout

@@ -80,6 +80,10 @@ KIND_CASES = [
     (EventKind.PROTECTED, {}, "@MahirZeynalov is now protected"),
     (EventKind.UNPROTECTED, {}, "@MahirZeynalov is no longer protected"),
     (EventKind.RENAMED, {"previous_handle": "OldName"}, "@OldName renamed to @MahirZeynalov"),
+    (EventKind.LIMITED, {"platform": "mastodon", "handle": "mahir@mastodon.social"},
+     "@mahir@mastodon.social has been limited by the moderators of its instance on Mastodon"),
+    (EventKind.UNLIMITED, {"platform": "mastodon", "handle": "mahir@mastodon.social"},
+     "@mahir@mastodon.social is no longer limited on Mastodon"),
 ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, Self
 
@@ -66,6 +66,10 @@ class Watcher(Protocol):
 
     platform: str
     batch_size: int
+    instance: str | None = None  # Mastodon: the home instance whose accounts this watcher reads
+    # Awaited before each request a batch makes past its first (the single lookups of omitted accounts), so
+    # that they too are paced by the lane's rate limiter; the daemon sets it, None paces nothing.
+    pace: Callable[[], Awaitable[object]] | None = None
 
     async def lookup_ids(self, ids: Sequence[str]) -> BatchResult: ...
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from bot.chatbot.links import UsageError
 from bot.chatbot.userinput import quote
-from bot.handles import normalize_handle
 from bot.i18n import ENGLISH, N_, Language, language
+from bot.social_handles import parse_account
 
-NOT_A_HANDLE = N_("{word} is not an X handle: 1 to 15 letters, digits or underscores, as @handle or an x.com link")
+NOT_A_HANDLE = N_("{word} is not an account: an X handle (@name or an x.com link), a Bluesky one "
+                  "(bsky:name.bsky.social or a bsky.app link) or a Mastodon one (user@instance or its profile link)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +62,10 @@ def one_handle(args: Sequence[str], usage: str, **values: object) -> str:
 
 
 def handle_arg(text: str, usage: str, **values: object) -> str:
-    """``text`` as a normalized handle; UsageError quoting a short piece of it, then ``usage``."""
+    """``text`` as a normalized account (X, Bluesky or Mastodon, see bot.social_handles); UsageError quoting a
+    short piece of it, then ``usage``."""
     try:
-        return normalize_handle(text)
+        return parse_account(text)[1]
     except ValueError:
         # normalize_handle's message repeats the whole input, which may be thousands of characters.
         raise UsageError(NOT_A_HANDLE, word=quote(text)).then(usage, **values) from None

@@ -16,7 +16,7 @@ from bot.chatbot.userinput import parse_number, quote
 from bot.config.reader import format_duration
 from bot.countries import alpha2_hint, normalize_country
 from bot.i18n import ENGLISH, N_, Language
-from bot.models import DEFAULT_EVENTS, GROUPS, EventKind
+from bot.models import DEFAULT_EVENTS, GROUPS, PLATFORMS, EventKind
 from bot.text import TAG_RULE, is_tag
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -75,11 +75,12 @@ class LinkError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What a subscription lets through: countries, event kinds or groups, and account tags."""
+    """What a subscription lets through: countries, event kinds or groups, account tags, and platforms."""
 
     countries: tuple[str, ...] = ()
     events: tuple[str, ...] = DEFAULT_EVENTS
     tags: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()  # x, bluesky, mastodon; empty: every platform (links carry none)
 
 
 def _words(args: Sequence[str]) -> list[str]:
@@ -92,9 +93,12 @@ def parse_filters(args: Sequence[str]) -> Filters:
     countries: list[str] = []
     events: list[str] = []
     tags: list[str] = []
+    platforms: list[str] = []
     for word in _words(args):
         lower = word.lower()
-        if lower.startswith(("tag:", "#")):
+        if lower in PLATFORMS:
+            _add(platforms, lower)
+        elif lower.startswith(("tag:", "#")):
             tag = lower.split(":", 1)[1] if lower.startswith("tag:") else lower[1:]
             if not is_tag(tag):
                 raise UsageError(NOT_A_TAG, word=quote(word), rule=TAG_RULE)
@@ -114,7 +118,7 @@ def parse_filters(args: Sequence[str]) -> Filters:
             raise UsageError(N_("{word} is not a country code, event kind or group, or tag:name"), word=quote(word))
     if len(countries) > MAX_COUNTRIES or len(tags) > MAX_TAGS:
         raise UsageError(N_("at most {countries} countries and {tags} tags"), countries=MAX_COUNTRIES, tags=MAX_TAGS)
-    return Filters(tuple(countries), tuple(events) or DEFAULT_EVENTS, tuple(tags))
+    return Filters(tuple(countries), tuple(events) or DEFAULT_EVENTS, tuple(tags), tuple(platforms))
 
 
 def _add(items: list[str], item: str) -> None:
@@ -152,9 +156,12 @@ def parse_expiry(word: str) -> timedelta:
 def describe_filters(filters: Filters, lang: Language = ENGLISH) -> str:
     """In words, as plain text (escape it for HTML)."""
     countries = ", ".join(f"{lang.country(code)} ({code})" for code in sorted(filters.countries))
-    return lang.gettext("events: {events}; countries: {countries}; tags: {tags}").format(
+    described = lang.gettext("events: {events}; countries: {countries}; tags: {tags}").format(
         events=", ".join(filters.events), countries=countries or lang.gettext("all countries"),
         tags=", ".join(filters.tags) or lang.gettext("all accounts"))
+    if filters.platforms:
+        described += "; " + lang.gettext("platforms: {platforms}").format(platforms=", ".join(filters.platforms))
+    return described
 
 
 def format_expiry(delta: timedelta) -> str:
@@ -168,6 +175,9 @@ def link_secret(bot_token: str) -> bytes:
 
 def sign_link(filters: Filters, expires_at: datetime, secret: bytes) -> str:
     """A /start payload of at most 64 characters of [A-Za-z0-9_-]; UsageError when the filters do not fit."""
+    if filters.platforms:  # the token's layout has no room for them; a link is for every platform
+        raise UsageError("a link carries no platform filter: those who open it can send /subscribe bluesky (or x, "
+                         "mastodon) after")
     mask = 0
     for name in filters.events:
         mask |= 1 << _EVENT_BITS.index(name)

@@ -1,4 +1,4 @@
-"""The X lookup /verify uses: the monitor's watcher, inside the same X request budget as the polls."""
+"""The lookup /verify uses: a platform's watcher, inside the same request budget as that platform's polls."""
 
 from __future__ import annotations
 
@@ -14,33 +14,36 @@ Lookup = Callable[[Sequence[str]], Awaitable[dict[str, Observation]]]
 
 
 class LookupFailed(Exception):
-    """X could not be asked right now; nothing about the claim changes (``minutes``: the budget's wait)."""
+    """The platform could not be asked right now; nothing about the claim changes (``minutes``: the budget's
+    wait; ``name``: the platform, X or another)."""
 
-    def __init__(self, message: str, minutes: int | None = None) -> None:
+    def __init__(self, message: str, minutes: int | None = None, name: str = "X") -> None:
         super().__init__(message)
         self.minutes = minutes
+        self.name = name
 
 
-def x_lookup(watcher: Watcher, limiter: SlidingWindow, *, max_wait: float = 5.0) -> Lookup:
-    """Look handles up through the monitor's watcher, inside the same X request budget as the polls."""
+def x_lookup(watcher: Watcher, limiter: SlidingWindow, *, max_wait: float = 5.0, name: str = "X") -> Lookup:
+    """Look handles up through a lane's watcher, inside the same request budget as its polls (those of X, or
+    of the platform ``name``)."""
     async def lookup(handles: Sequence[str]) -> dict[str, Observation]:
         wait = limiter.delay()
         if wait > max_wait:
             minutes = math.ceil(wait / 60)
-            raise LookupFailed(f"presswatch's X request budget is spent for about {minutes} min", minutes)
+            raise LookupFailed(f"presswatch's {name} request budget is spent for about {minutes} min", minutes, name)
         await limiter.acquire()
         try:
             result = await watcher.lookup_handles(list(handles))
         except WatcherError as exc:
-            raise LookupFailed("X did not answer") from exc
+            raise LookupFailed(f"{name} did not answer", name=name) from exc
         return {observation.requested.casefold(): observation for observation in result.observations}
 
     return lookup
 
 
 def lookup_failure(exc: LookupFailed, lang: Language) -> str:
-    """Why X could not be asked, in ``lang``."""
+    """Why the platform could not be asked, in ``lang``."""
     if exc.minutes is not None:
-        return lang.gettext("presswatch's X request budget is spent for about {minutes} min").format(
-            minutes=exc.minutes)
-    return lang.gettext("X did not answer")
+        return lang.gettext("presswatch's {platform} request budget is spent for about {minutes} min").format(
+            platform=exc.name, minutes=exc.minutes)
+    return lang.gettext("{platform} did not answer").format(platform=exc.name)

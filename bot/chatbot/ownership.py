@@ -7,17 +7,19 @@ or in the default language for admins told of a new claim.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.chatbot.caller import Caller, Reply, handle_arg, one_handle
 from bot.chatbot.claims import MAX_PENDING, code_in_profile, new_code
 from bot.chatbot.links import NOT_A_TAG, UsageError
 from bot.chatbot.lookup import Lookup, LookupFailed, lookup_failure
+from bot.chatbot.lookups import PROFILE_FIELDS, not_polled
 from bot.chatbot.replies import when
 from bot.chatbot.userinput import QUOTE_MAX, SQLITE_MAX, is_digits, parse_number, quote
 from bot.i18n import ENGLISH, N_, Language, language
-from bot.models import Account, Availability, Observation
+from bot.models import PLATFORM_NAMES, Account, Availability, Observation
+from bot.social_handles import platform_of
 from bot.storage.accounts import Store
 from bot.storage.claims import Claim, ClaimBook
 from bot.storage.outbox import Outbox, SubscriberSpec
@@ -48,6 +50,8 @@ class Ownership:
         self.admins = tuple(admins)
         self.lookup = lookup
         self.default = default
+        # Whether presswatch polls an account's platform (a Mastodon instance without a lane is not).
+        self.polls: Callable[[str], bool] = getattr(lookup, "polls", lambda _handle: True)
         self._lookups: dict[int, list[datetime]] = {}
 
     def _of(self, claim: Claim) -> Language:
@@ -57,9 +61,11 @@ class Ownership:
     def watch(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
         """/watch @handle: start a claim and hand out its code (or queue it for an admin)."""
         _ = caller.lang.gettext
-        handle = one_handle(args, N_("Usage: /watch @handle (your own X account)"))
+        handle = one_handle(args, N_("Usage: /watch @handle (your own X, Bluesky or Mastodon account)"))
         if self.mode == "off":
             return Reply(_(OFF))
+        if not self.polls(handle):
+            return Reply(not_polled(handle, caller.lang))
         if not caller.private or caller.user_id is None:
             return Reply(_("Send /watch to me in a private chat, so that I can reach you about your account."))
         user = caller.user_id
@@ -90,10 +96,11 @@ class Ownership:
                           for admin in self.admins) if not again else ()
             return Reply(_("Your claim #{id} on @{handle} waits for an admin's approval. I will tell you here when "
                            "it is decided.").format(id=claim.id, handle=handle), notes)
-        words = _("Your claim is still open. To prove @{handle} is yours, put this code in its X bio or display "
-                  "name:") if again else _("To prove @{handle} is yours, put this code in its X bio or display name:")
+        words = _("Your claim is still open. To prove @{handle} is yours, put this code in its {field}:") if again \
+            else _("To prove @{handle} is yours, put this code in its {field}:")
+        field = _(PROFILE_FIELDS[platform_of(claim.handle)])
         rest = _("Then send /verify. The code expires {time}.").format(time=when(claim.expires_at, lang))
-        return Reply(f"{words.format(handle=handle)}\n<code>{esc(claim.code)}</code>\n{rest}")
+        return Reply(f"{words.format(handle=handle, field=field)}\n<code>{esc(claim.code)}</code>\n{rest}")
 
     async def verify(self, caller: Caller, args: Sequence[str], now: datetime) -> Reply:
         """/verify [@handle]: look the claimed accounts up and grant those whose bio or name has the code."""
@@ -144,8 +151,9 @@ class Ownership:
         _ = lang.gettext
         handle = esc(claim.handle)
         if seen is None or seen.availability != Availability.ACTIVE:
-            return _("I could not read @{handle} on X: it does not exist, or it is suspended or deactivated.").format(
-                handle=handle), []
+            where = PLATFORM_NAMES[platform_of(claim.handle)]
+            return _("I could not read @{handle} on {platform}: it does not exist, or it is suspended or "
+                     "deactivated.").format(handle=handle, platform=where), []
         if not code_in_profile(claim.code, seen.description, seen.name):
             return (_("The code for @{handle} is not in its bio or name yet. Put {code} there, then send /verify "
                       "again.").format(handle=handle, code=f"<code>{esc(claim.code)}</code>"), [])
@@ -179,7 +187,7 @@ class Ownership:
             self.store.set_owner(watched.account.pk, user)
             account = self.store.account(watched.account.pk) or watched.account
         else:
-            account = self.store.add_account(handle, (), "telegram", user, now)
+            account = self.store.add_account(handle, (), "telegram", user, now, platform_of(handle))
         self.claims.decide(claim.id, status, by, now, account.pk)
         spec = SubscriberSpec(key=owner_key(user, account.pk), name=f"owner of @{account.handle}",
                               channel="telegram", address=str(user), events=OWNER_EVENTS,
@@ -282,7 +290,9 @@ class Ownership:
         if watched is not None and watched.account.source == "config":
             return Reply(_("@{handle} is already watched: {why}.").format(
                 handle=esc(watched.account.handle), why=_(CONFIG_REFUSAL)))
-        account = self.store.add_account(handle, tags, "telegram", None, now)
+        if not self.polls(handle):
+            return Reply(not_polled(handle, caller.lang))
+        account = self.store.add_account(handle, tags, "telegram", None, now, platform_of(handle))
         said = _("@{handle} is already watched.") if watched else _("@{handle} is now watched.")
         tag_text = " " + _("Tags: {tags}.").format(tags=esc(", ".join(account.tags))) if account.tags else ""
         return Reply(said.format(handle=esc(account.handle)) + tag_text + " " + _("It is read at every poll."))

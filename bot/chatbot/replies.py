@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.i18n import ENGLISH, N_, Language
-from bot.models import Availability, Subscriber, Transition
+from bot.models import PLATFORM_NAMES, Availability, Subscriber, Transition
 from bot.storage.accounts import Watched
 from bot.storage.claims import Claim
 from bot.storage.polls import Poll
@@ -74,6 +74,8 @@ def state_words(watched: Watched, lang: Language = ENGLISH) -> str:
         words.append(_("withheld in {places}").format(places=describe(state.withheld_in, lang)))
     if state.protected:
         words.append(_("protected"))
+    if state.limited:
+        words.append(_("limited by its instance"))
     return ", ".join(words)
 
 
@@ -91,7 +93,10 @@ def status(watched: Watched, *, viewer: int | None, confirmations: int, lang: La
     _ = lang.gettext
     account, state = watched.account, watched.state
     name = f" ({esc(state.name)})" if state and state.name else ""
-    lines = [f"<b>@{esc(account.handle)}</b>{name}", _("State: {state}").format(state=esc(state_words(watched, lang)))]
+    on = "" if account.platform == "x" else " " + _("on {platform}").format(
+        platform=PLATFORM_NAMES.get(account.platform, account.platform))
+    lines = [f"<b>@{esc(account.handle)}</b>{name}{on}",
+             _("State: {state}").format(state=esc(state_words(watched, lang)))]
     if state is not None:
         lines.append(_("Since: {time}").format(time=when(watched.state_since, lang)))
     if watched.pending is not None:
@@ -104,6 +109,16 @@ def status(watched: Watched, *, viewer: int | None, confirmations: int, lang: La
         owner = _("you own it") if account.owner_telegram_id == viewer else _("claimed by its owner")
     lines.append(_listed(account.source, account.reference, owner, lang))
     return fit(lines)
+
+
+def statuses(accounts: Sequence[Watched], *, viewer: int | None, confirmations: int,
+             lang: Language = ENGLISH) -> str:
+    """/status of a person: each of their accounts (one a platform), the one asked about first."""
+    person = accounts[0].account.person
+    head = [lang.gettext("{person} on {count} platforms").format(person=f"<b>{esc(person)}</b>", count=len(accounts))
+            ] if person and len(accounts) > 1 else []
+    parts = [status(w, viewer=viewer, confirmations=confirmations, lang=lang) for w in accounts]
+    return fit([*head, *"\n\n".join(parts).split("\n")])
 
 
 def watch_list(watched: Sequence[Watched], page: int, lang: Language = ENGLISH) -> str:

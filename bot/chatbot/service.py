@@ -173,7 +173,8 @@ class SelfService:
         watched = self.store.find_watched(handle)
         if watched is None:
             return caller.lang.gettext("@{handle} is not on the watchlist.").format(handle=esc(handle))
-        return replies.status(watched, viewer=caller.user_id, confirmations=self.confirmations, lang=caller.lang)
+        person = [watched, *self.store.same_person(watched)]  # every platform of a person, asked one first
+        return replies.statuses(person, viewer=caller.user_id, confirmations=self.confirmations, lang=caller.lang)
 
     def _list(self, caller: Caller, args: list[str], now: datetime) -> str:
         page = parse_number(args[0], MAX_PAGE) if len(args) == 1 else None
@@ -230,7 +231,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("unsubscribe", N_("Stop this chat's alerts"), SelfService._unsubscribe),
     Command("settings", N_("This chat's filters, your accounts and claims"), SelfService._settings),
     Command("language", N_("The language of this chat's alerts: /language tr"), SelfService._language),
-    Command("watch", N_("Add your own X account: /watch @handle"), SelfService._watch),
+    Command("watch", N_("Add your own account (X, Bluesky, Mastodon): /watch @handle"), SelfService._watch),
     Command("verify", N_("Prove the account is yours (code in its bio)"), SelfService._verify),
     Command("unwatch", N_("Stop watching an account you own: /unwatch @handle"), SelfService._unwatch),
     Command("status", N_("An account's current state: /status @handle"), SelfService._status),

@@ -66,7 +66,7 @@ class Subscriptions:
         spec = SubscriberSpec(
             key=key, name=f"Telegram: {caller.name}"[:100], channel="telegram", address=str(caller.chat_id),
             countries=filters.countries, events=filters.events, tags=filters.tags, source="telegram",
-            language=spoken)
+            language=spoken, platforms=filters.platforms)
         sub_id = self.outbox.upsert_subscriber(spec, now)
         self.outbox.enable(sub_id)
         said = _("Subscription updated. This chat gets alerts for {filters}.") if existed and existed.enabled \
@@ -191,4 +191,4 @@ class Subscriptions:
 
 def _filters(spec: SubscriberSpec) -> Filters:
     """A subscriber's filters, as /subscribe would have set them."""
-    return Filters(spec.countries, spec.events, spec.tags)
+    return Filters(spec.countries, spec.events, spec.tags, spec.platforms)

@@ -61,7 +61,7 @@ def cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     try:
         check_database(path, config, write=True)
-        found = config_plan(config, added_on_telegram(config.database, [e.handle for e in config.watchlist]))
+        found = config_plan(config, added_on_telegram(config.database, _x_handles(config)))
     except Refused as exc:
         return _refuse(err, exc)
     except DatabaseError:
@@ -85,7 +85,7 @@ def cmd_plan(args: argparse.Namespace, out: Console, err: Console) -> int:
         return EXIT_INVALID
     try:
         check_database(path, config, write=False)
-        found = config_plan(config, added_on_telegram(config.database, [e.handle for e in config.watchlist]))
+        found = config_plan(config, added_on_telegram(config.database, _x_handles(config)))
     except Refused as exc:
         return _refuse(err, exc)
     except DatabaseError as exc:
@@ -162,7 +162,8 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     if problems:
         for problem in problems:
             err.print(problem, markup=False, highlight=False)
-        err.print("usage: presswatch check [--json] [HANDLE...]   (HANDLE: name, @name or an x.com link)")
+        err.print("usage: presswatch check [--json] [HANDLE...]   (HANDLE: name, @name or an x.com link; "
+                  "bsky:name.bsky.social; user@instance)")
         return EXIT_INVALID
     try:
         check_database(path, config, write=False)
@@ -257,3 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_OK
 
+
+def _x_handles(config: Config) -> list[str]:
+    """The X accounts the config lists (what `plan` budgets against X's rate limit)."""
+    return [entry.x_handle for entry in config.watchlist if entry.x_handle]

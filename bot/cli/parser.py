@@ -53,8 +53,9 @@ examples:
     "check": (
         "look accounts up once; writes nothing, alerts no one",
         """\
-Look the accounts up on X once and print their state: the watchlist, or the
-HANDLEs given (name, @name or an x.com link). Writes nothing and alerts no
+Look the accounts up once and print their state: the watchlist, or the
+HANDLEs given (name, @name or an x.com link; bsky:name.bsky.social or a
+bsky.app link; user@instance for Mastodon). Writes nothing and alerts no
 one; the database, when there is one, is only read for the ids it knows.
 Exit 0; 1 when an account could not be read; 2 on a bad handle or an
 unusable database.""",

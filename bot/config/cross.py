@@ -6,6 +6,7 @@ a value that is itself invalid is skipped here (its field reports it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from bot.config.reader import Loc
 from bot.config.values import address, telegram_chat
 from bot.config.written import shown, text
 from bot.handles import normalize_handle
+from bot.social_handles import normalize_bluesky, normalize_mastodon
 
 Found = list[tuple[Loc, str]]
 _SECTIONS = (("telegram_chat", "telegram", "a telegram section"), ("email", "email", "an email section"),
@@ -25,7 +27,7 @@ def cross_check(data: Mapping[str, Any]) -> Found:
     A subscriber and an operator may share a chat or an address (they get different messages); two
     subscribers, or two operators, may not: one of them would be a mistake, and get everything twice.
     """
-    found: Found = [*_repeats(data.get("watchlist"), "watchlist", "handle", _handle_key)]
+    found: Found = [*_x_repeats(data.get("watchlist")), *_platform_entries(data)]
     for section in ("subscribers", "operators"):
         items = data.get(section)
         if section == "subscribers":
@@ -105,6 +107,41 @@ def _repeats(items: object, section: str, field: str, key: Callable[[object], An
         else:
             first[value] = index
     return found
+
+
+def _platform_entries(data: Mapping[str, Any]) -> Found:
+    """Bluesky and Mastodon accounts given twice, or without their section."""
+    entries = data.get("watchlist")
+    found: Found = []
+    for field, check in (("bluesky", normalize_bluesky), ("mastodon", normalize_mastodon)):
+        found += _repeats(entries, "watchlist", field, functools.partial(_folded, check))
+        for index, item in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(item, dict) and item.get(field) is not None and field not in data:
+                found.append((("watchlist", index, field), f"needs a {field} section at the top level ({field}: {{}}"
+                              " takes its defaults)"))
+    return found
+
+
+def _x_repeats(entries: object) -> Found:
+    """An X account given twice, as ``handle`` (the old form) or ``x`` (a person's entry), naming the first."""
+    found: Found = []
+    first: dict[str, int] = {}
+    for index, item in enumerate(entries if isinstance(entries, list) else []):
+        for field in ("handle", "x"):
+            key = _handle_key(item.get(field)) if isinstance(item, dict) else None
+            if key is None:
+                continue
+            if key in first:
+                found.append((("watchlist", index, field), f"duplicate: {shown(item[field])} is already "
+                              f"watchlist.{first[key]}"))
+            else:
+                first[key] = index
+    return found
+
+
+def _folded(check: Callable[[str], str], value: object) -> str | None:
+    account = _valid(lambda raw: check(text(raw)), value)
+    return None if account is None else str(account).casefold()
 
 
 def _channels(data: Mapping[str, Any], section: str) -> Found:

@@ -18,7 +18,8 @@ from bot.config.written import text
 from bot.countries import normalize_country
 from bot.handles import normalize_handle
 from bot.i18n import check as check_language
-from bot.models import GROUPS, EventKind
+from bot.models import GROUPS, PLATFORMS, EventKind
+from bot.social_handles import normalize_bluesky, normalize_mastodon
 
 EVENT_NAMES = (*GROUPS, *(kind.value for kind in EventKind))
 MINUTE, DAY = 60.0, 86400.0
@@ -93,6 +94,9 @@ Listen = Annotated[tuple[str, int], BeforeValidator(values.listen)]
 Tag = Annotated[str, BeforeValidator(values.tag)]
 Handle = Annotated[str, BeforeValidator(lambda value: normalize_handle(text(value)))]
 Country = Annotated[str, BeforeValidator(lambda value: normalize_country(text(value)))]
+BlueskyHandle = Annotated[str, BeforeValidator(lambda value: normalize_bluesky(text(value)))]
+MastodonHandle = Annotated[str, BeforeValidator(lambda value: normalize_mastodon(text(value)))]
+Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
 EventName = Annotated[str, AfterValidator(event_name)]
 WebhookUrl = Annotated[str, BeforeValidator(values.webhook_url)]
 RoomId = Annotated[str, BeforeValidator(values.matrix_room)]

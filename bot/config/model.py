@@ -24,6 +24,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from bot.config.cross import cross_check
 from bot.config.durations import format_duration, parse_duration
 from bot.config.fields import FilePath, Version
+from bot.config.platforms import BlueskyConfig, MastodonConfig
 from bot.config.reader import ConfigError, Loc, Problem
 from bot.config.report import load_model
 from bot.config.sections import (
@@ -85,12 +86,20 @@ class Config(BaseModel):
     email: EmailConfig | None = None
     matrix: MatrixConfig | None = None
     i18n: I18nConfig = I18nConfig()
+    bluesky: BlueskyConfig | None = None  # present (even empty) when the watchlist has Bluesky accounts
+    mastodon: MastodonConfig | None = None
     watchlist: list[WatchEntry]
     subscribers: list[SubscriberConfig] = []
     operators: list[OperatorConfig] = []
     templates: FilePath | None = None
     delivery: DeliveryConfig = DeliveryConfig()
     server: ServerConfig | None = None
+
+    @field_validator("bluesky", "mastodon", mode="before")
+    @classmethod
+    def _empty_section(cls, value: Any) -> Any:
+        """``bluesky:`` written with nothing under it is the section with its defaults."""
+        return {} if value is None else value
 
     @field_validator("database", "templates")
     @classmethod

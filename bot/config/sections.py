@@ -25,6 +25,7 @@ from bot.config.fields import (
     EVENT_NAMES,
     Address,
     AutoInterval,
+    BlueskyHandle,
     ChatId,
     Country,
     Duration,
@@ -35,7 +36,9 @@ from bot.config.fields import (
     LanguageTag,
     Listen,
     Mailbox,
+    MastodonHandle,
     Name,
+    Platform,
     PollInterval,
     Rate,
     RequestTimeout,
@@ -186,12 +189,35 @@ class WebhookConfig(_Model):
 
 
 class WatchEntry(_Model):
-    """An account presswatch watches, with tags subscribers can filter on; ``private`` keeps it off the web."""
+    """An account presswatch watches (``handle``: X's, as ever), or one person (``name``) on any of ``x``,
+    ``bluesky`` and ``mastodon``; with tags subscribers can filter on; ``private`` keeps it off the web."""
 
-    handle: Handle
+    handle: Handle | None = None
+    name: Name | None = None
+    x: Handle | None = None
+    bluesky: BlueskyHandle | None = None
+    mastodon: MastodonHandle | None = None
     tags: list[Tag] = []
     private: StrictBool = False
     poll_interval: PollInterval | None = None  # this account's own period; None: the shared one
+
+    @model_validator(mode="after")
+    def _check_platforms(self) -> WatchEntry:
+        """At least one platform; X's account given once."""
+        if self.handle is not None and self.x is not None:
+            raise ValueError("give the X account once: handle or x, not both")
+        if not self.accounts():
+            raise ValueError("needs at least one platform: handle (an X account), x, bluesky or mastodon")
+        return self
+
+    @property
+    def x_handle(self) -> str | None:
+        return self.handle or self.x
+
+    def accounts(self) -> list[tuple[str, str]]:
+        """(platform, account) for each platform the entry names, X first."""
+        found = [("x", self.x_handle), ("bluesky", self.bluesky), ("mastodon", self.mastodon)]
+        return [(platform, account) for platform, account in found if account is not None]
 
 
 class ServerConfig(_Model):
@@ -222,6 +248,7 @@ class SubscriberConfig(_Model):
     countries: list[Country] = []
     events: list[EventName] = list(DEFAULT_EVENTS)
     tags: list[Tag] = []
+    platforms: list[Platform] = []  # x, bluesky, mastodon; empty: every platform
 
     @field_validator("events")
     @classmethod

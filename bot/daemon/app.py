@@ -17,8 +17,10 @@ from typing import TypeVar
 from bot import clock as wall
 from bot.chatbot.connection import start_application, stop_application
 from bot.chatbot.lookup import x_lookup
+from bot.chatbot.lookups import PlatformLookups
 from bot.config.model import Config
 from bot.daemon import registry
+from bot.daemon.lanes import Lane, LaneParts, build_lanes, sync_watchlists
 from bot.daemon.parts import (
     build_chatbot,
     build_web,
@@ -92,9 +94,14 @@ class App:
         self.limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per,
                                      unix=lambda: self.clock().timestamp())  # X's resets, on the App's clock
         self.pacer = telegram_pacer(config)
-        self.chatbot = build_chatbot(  # /verify looks handles up within the polls' X request budget
+        self.lanes: list[Lane] = build_lanes(config, LaneParts(  # Bluesky, each Mastodon instance: own budgets
+            self.store, self.outbox, self.guard, self.clock, wall.monotonic,
+            on_recorded=lambda _ids: self.dispatcher.wake(), on_round=lambda _report: self.dispatcher.wake()))
+        lookups = {"x": x_lookup(self.watcher, self.limiter)} | {
+            lane.key: x_lookup(lane.watcher, lane.limiter, name=lane.label) for lane in self.lanes}
+        self.chatbot = build_chatbot(  # /verify looks handles up within the polls' request budget of each platform
             config, store=self.store, outbox=self.outbox, claims=self.claims,
-            lookup=x_lookup(self.watcher, self.limiter), pacer=self.pacer, clock=self.clock)
+            lookup=PlatformLookups(lookups), pacer=self.pacer, clock=self.clock)
         # Alerts to Telegram go through the chat bot's own Bot when there is one.
         self.notifiers = registry.build_notifiers(config, self.chatbot.application.bot if self.chatbot else None)
         delivery = config.delivery
@@ -123,9 +130,11 @@ class App:
         """Make the store's config-sourced watchlist and subscribers match the config."""
         now = self.clock()
         added, dropped = self.store.sync_watchlist(
-            [(entry.handle, entry.tags) for entry in self.config.watchlist], now)
+            [(entry.x_handle, entry.tags, entry.name or "") for entry in self.config.watchlist if entry.x_handle], now)
+        social = sync_watchlists(self.config, self.store, now)  # Bluesky and Mastodon: bot/daemon/lanes.py
+        added, dropped = added + social[0], dropped + social[1]
         self.outbox.sync_config(subscriber_specs(self.config), now)
-        set_private(self.db, [entry.handle for entry in self.config.watchlist if entry.private])
+        set_private(self.db, [entry.x_handle for entry in self.config.watchlist if entry.private and entry.x_handle])
         if self.web is not None:
             self.web.prepare(SiteKeys(self.db), self.store.last_poll(successful=True), now)
         log.info("watchlist: %d accounts from the config (%d new, %d dropped)",
@@ -176,15 +185,24 @@ class App:
         self._on_stop("the dispatcher", partial(self._finish, dispatcher))
         self.runner.sync(wall.monotonic())  # the shared period, for the plan and the stale check
         self._log_plan()
-        polls = asyncio.create_task(
-            supervise("poll runner", lambda: self.runner.run(self._stop), self._stop, on_restart=self._restarted),
-            name="polls")
-        self._on_stop("the polls", partial(self._cancel, polls))
+        self._run_polls("poll runner", self.runner)
+        for lane in self.lanes:  # Bluesky, each Mastodon instance: as X's, on their own budgets
+            await self._enter(f"the {lane.label} watcher", lane.watcher)
+            lane.runner.sync(wall.monotonic())
+            self._run_polls(f"{lane.label} poll runner", lane.runner)
         self.periodic = Periodic(((self._check_stale, min(STALE_CHECK_MAX, self.runner.period)),), clock=self.clock)
         self.periodic.start()
         self._on_stop("the stale check", self._stop_periodic)
-        log.info("presswatch running: %d accounts, polled by deadline (shared period %s)",
-                 len(self.monitor.reader.accounts()), short_duration(self.runner.period))
+        for label, monitor, runner in (("X", self.monitor, self.runner),
+                                       *((lane.label, lane.monitor, lane.runner) for lane in self.lanes)):
+            log.info("presswatch running: %d accounts on %s, polled by deadline (shared period %s)",
+                     len(monitor.reader.accounts()), label, short_duration(runner.period))
+
+    def _run_polls(self, name: str, runner: Runner) -> None:
+        """A runner supervised on the loop; cancelled at stop (each batch is recorded whole or not at all)."""
+        task = asyncio.create_task(supervise(name, lambda: runner.run(self._stop), self._stop,
+                                             on_restart=self._restarted), name=name)
+        self._on_stop(f"the {name}", partial(self._cancel, task))
 
     async def _enter(self, name: str, part: AbstractAsyncContextManager[T]) -> T:
         """Enter ``part`` on the stack: stop exits it after everything entered later."""
@@ -205,7 +223,8 @@ class App:
 
     def _check_stale(self, now: datetime) -> None:
         try:
-            self.monitor.check_stale(now)
+            for monitor in (self.monitor, *(lane.monitor for lane in self.lanes)):
+                monitor.check_stale(now)
         except Exception as exc:
             if not is_storage_error(exc):
                 raise

@@ -41,9 +41,9 @@ def subscriber_specs(config: Config) -> list[SubscriberSpec]:
     for sub in config.subscribers:
         channel, address = _channel(sub)
         specs.append(SubscriberSpec(
-            key=f"config:{sub.name}", name=sub.name, channel=channel, address=address,
+            key=f"config:{sub.name}", name=sub.name, channel=channel, address=address or "",
             countries=tuple(sub.countries), events=tuple(sub.events), tags=tuple(sub.tags),
-            language=sub.language or ""))
+            language=sub.language or "", platforms=tuple(sub.platforms)))
     for op in config.operators:
         channel, address = ("email", op.email) if op.email else ("telegram", str(op.telegram_chat))
         specs.append(SubscriberSpec(
@@ -73,8 +73,8 @@ def plan_settings(config: Config) -> Settings:
 
 def own_intervals(config: Config) -> list[OwnInterval]:
     """The watchlist entries with their own poll_interval, with the config path a warning names."""
-    return [OwnInterval(f"watchlist.{index}.poll_interval", entry.handle, entry.poll_interval)
-            for index, entry in enumerate(config.watchlist) if entry.poll_interval is not None]
+    return [OwnInterval(f"watchlist.{index}.poll_interval", entry.x_handle, entry.poll_interval)
+            for index, entry in enumerate(config.watchlist) if entry.poll_interval is not None and entry.x_handle]
 
 
 def config_warnings(config: Config) -> list[str]:
@@ -158,7 +158,7 @@ def own_periods(config: Config, store: Store) -> dict[int, float]:
     """The store keys of the watchlist entries with their own poll_interval (renames keep the key)."""
     own = {}
     for entry in config.watchlist:
-        account = store.find_account(entry.handle) if entry.poll_interval else None
+        account = store.find_account(entry.x_handle) if entry.poll_interval and entry.x_handle else None
         if account is not None and entry.poll_interval:
             own[account.pk] = entry.poll_interval
     return own

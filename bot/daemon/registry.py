@@ -13,6 +13,7 @@ from notifiers.matrix import MatrixNotifier
 from notifiers.telegram import MessageSender, TelegramNotifier, build_bot, retry_seconds
 from notifiers.webhook import Hook, WebhookNotifier
 from watchers.base import Watcher
+from watchers.mastodon import MastodonWatcher
 from watchers.x import XWatcher
 
 
@@ -62,6 +63,24 @@ NOTIFIERS: dict[str, Callable[[Config, MessageSender | None], Notifier]] = {
 
 def build_watcher(config: Config, platform: str = "x") -> Watcher:
     return WATCHERS[platform](config)
+
+
+def build_bluesky(config: Config) -> Watcher:
+    """The Bluesky watcher (labels expire on the wall clock)."""
+    # Imported here: the atproto SDK takes two seconds of CPU to import, which every `presswatch` command would
+    # pay (each e2e test's daemon too) when no account is on Bluesky.
+    from watchers.bluesky import BlueskyWatcher
+
+    section = config.bluesky
+    assert section is not None
+    return BlueskyWatcher.connect(section.api_base_url, section.labelers, clock=wall.now, timeout=section.timeout)
+
+
+def build_mastodon(config: Config, instance: str) -> Watcher:
+    """The watcher of one Mastodon instance, at its configured URL (default https://<instance>)."""
+    section = config.mastodon
+    assert section is not None
+    return MastodonWatcher.connect(instance, section.url_of(instance), section.timeout)
 
 
 def build_notifiers(config: Config, telegram_sender: MessageSender | None = None) -> dict[str, Notifier]:

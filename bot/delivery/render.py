@@ -41,7 +41,7 @@ _ICONS = {"restricted": "🔴", "restored": "🟢", "other": "🔵"}
 
 _autoescape = select_autoescape(enabled_extensions=("html.j2", "tg.j2"), default_for_string=False)
 
-__all__ = ["Renderer", "country_label", "flat", "headline", "one_line", "places", "web_links"]
+__all__ = ["Renderer", "country_label", "flat", "headline", "one_line", "places", "profile_urls", "web_links"]
 
 
 def flat(text: str) -> str:
@@ -58,10 +58,23 @@ def web_links(t: Transition, public_url: str | None) -> tuple[str, str]:
     return page, f"{public_url}/api/v1/transitions/{t.id}/evidence"
 
 
+def profile_urls(platform: str, handle: str, account_id: str | None) -> tuple[str, str]:
+    """The account's profile page, and the page by its id ('' where a platform has none)."""
+    if platform == "bluesky":
+        return "https://bsky.app/profile/" + quote(handle, safe=""), (
+            "https://bsky.app/profile/" + quote(account_id, safe=":") if account_id else "")
+    if platform == "mastodon":
+        user, _, instance = handle.partition("@")
+        return f"https://{quote(instance, safe='')}/@{quote(user, safe='')}", ""
+    return "https://x.com/" + quote(handle, safe=""), (
+        "https://x.com/i/user/" + quote(account_id, safe="") if account_id else "")
+
+
 def _alert_view(t: Transition, lang: Language, cap: int | None, public_url: str | None = None) -> dict[str, Any]:
     handle = clip_handle(t.handle)
     by_id = t.kind in _BY_ID and bool(t.account_id)
     page_url, evidence_url = web_links(t, public_url)
+    profile_url, id_url = profile_urls(t.platform, handle, t.account_id)
     return {
         "kind": str(t.kind),
         "group": group_of(t.kind),
@@ -73,8 +86,8 @@ def _alert_view(t: Transition, lang: Language, cap: int | None, public_url: str 
         "countries": clip(places(t.countries, lang), cap),
         "withheld": clip(", ".join(country_label(c, lang) for c in sorted(t.withheld_in))
                          or lang.gettext("none"), cap),
-        "profile_url": "https://x.com/" + quote(handle, safe=""),
-        "id_url": "https://x.com/i/user/" + quote(t.account_id or "", safe="") if by_id else "",
+        "profile_url": profile_url,
+        "id_url": id_url if by_id else "",
         "first_seen": lang.when(t.first_seen_at),
         "confirmed": lang.when(t.confirmed_at),
         "tags": clip(flat(", ".join(t.tags)) or lang.gettext("none"), cap),

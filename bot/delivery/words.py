@@ -10,14 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.i18n import ENGLISH, N_, Language
-from bot.models import EVERYWHERE, EventKind, NoticeKind, Transition
+from bot.models import EVERYWHERE, PLATFORM_NAMES, EventKind, NoticeKind, Transition
 from bot.text import clip
 
 SUBJECT_MAX = 150
 HANDLE_MAX = 64  # X handles have at most 15 characters: anything longer is garbage to cut
 LISTED_IN_DIGEST = 40  # characters of an import's reference in a digest line
 _SPECIAL_CODES = {EVERYWHERE, "XY"}
-_ENDS_A_CONDITION = {EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED, EventKind.UNPROTECTED}
+_ENDS_A_CONDITION = {EventKind.UNWITHHELD, EventKind.UNSUSPENDED, EventKind.REACTIVATED, EventKind.UNPROTECTED,
+                     EventKind.UNLIMITED}
 
 # kind -> (sentence after the handle, short form for the subject); {places} and {handle} are filled in.
 ACTIONS: dict[EventKind, tuple[str, str]] = {
@@ -30,6 +31,13 @@ ACTIONS: dict[EventKind, tuple[str, str]] = {
     EventKind.PROTECTED: (N_("is now protected"), N_("now protected")),
     EventKind.UNPROTECTED: (N_("is no longer protected"), N_("no longer protected")),
     EventKind.RENAMED: (N_("renamed to @{handle}"), N_("renamed to @{handle}")),
+    EventKind.LIMITED: (N_("has been limited by the moderators of its instance"), N_("limited by its instance")),
+    EventKind.UNLIMITED: (N_("is no longer limited"), N_("no longer limited")),
+}
+# Bluesky's country labelers hide an account from viewers in a country: said as "hidden in".
+BLUESKY_ACTIONS: dict[EventKind, tuple[str, str]] = {
+    EventKind.WITHHELD: (N_("is now hidden in {places}"), N_("hidden in {places}")),
+    EventKind.UNWITHHELD: (N_("is no longer hidden in {places}"), N_("no longer hidden in {places}")),
 }
 NOTICE_TITLES: dict[str, str] = {
     NoticeKind.X_AUTH: N_("X refused presswatch's credentials"),
@@ -88,11 +96,24 @@ def actor(t: Transition) -> str:
     return t.previous_handle if t.kind is EventKind.RENAMED and t.previous_handle else t.handle
 
 
+def actions(t: Transition) -> tuple[str, str]:
+    """The (sentence, short form) of ``t``'s kind, in its platform's words."""
+    return (BLUESKY_ACTIONS.get(t.kind) if t.platform == "bluesky" else None) or ACTIONS[t.kind]
+
+
+def on_platform(t: Transition, words: str, lang: Language) -> str:
+    """The platform in words, the one place alerts name it: X's as ever, others' '... on Bluesky'."""
+    if t.platform == "x":
+        return words
+    name = PLATFORM_NAMES.get(t.platform, t.platform)
+    return lang.gettext("{words} on {platform}").format(words=words, platform=name)
+
+
 def what(t: Transition, lang: Language, cap: int | None) -> What:
-    sentence, _ = ACTIONS[t.kind]
+    sentence, _ = actions(t)
     action = lang.gettext(sentence).format(places=clip(places(t.countries, lang), cap),
                                            handle=clip(t.handle, HANDLE_MAX))
-    return What(actor="@" + clip(actor(t), HANDLE_MAX), action=action, after=after(t, lang))
+    return What(actor="@" + clip(actor(t), HANDLE_MAX), action=on_platform(t, action, lang), after=after(t, lang))
 
 
 def after(t: Transition, lang: Language) -> str:
@@ -105,8 +126,8 @@ def after(t: Transition, lang: Language) -> str:
 
 def headline(t: Transition, lang: Language = ENGLISH) -> str:
     """'@handle withheld in India (IN)': what happened, in one short line (subjects, feeds, pages)."""
-    _, short = ACTIONS[t.kind]
-    words = lang.gettext(short).format(places=places(t.countries, lang, most=3), handle=t.handle)
+    _, short = actions(t)
+    words = on_platform(t, lang.gettext(short).format(places=places(t.countries, lang, most=3), handle=t.handle), lang)
     return clip(one_line(f"@{actor(t)} {words}"), SUBJECT_MAX)
 
 

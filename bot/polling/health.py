@@ -15,16 +15,19 @@ STALE_AFTER_INTERVALS = 3
 STALE_FLOOR = 60.0  # seconds: with very short intervals, three missed polls is noise, not an outage
 X_CONDITION = "x"  # one condition whatever the cause: a 401 outage is one notice and one recovery
 _NOTICES = {
-    "auth": (NoticeKind.X_AUTH, N_("X keeps refusing presswatch's credentials")),
-    "usage_cap": (NoticeKind.X_USAGE_CAP, N_("X usage cap or credits exhausted")),
-    None: (NoticeKind.STALE, N_("No successful poll of X for three intervals")),
+    "auth": (NoticeKind.X_AUTH, N_("{platform} keeps refusing presswatch's credentials")),
+    "usage_cap": (NoticeKind.X_USAGE_CAP, N_("{platform} usage cap or credits exhausted")),
+    None: (NoticeKind.STALE, N_("No successful poll of {platform} for three intervals")),
 }
 
 
 class PollHealth:
     """Remembers when X was last read and why the last cycle failed; raises and clears the X condition."""
 
-    def __init__(self, store: Store, outbox: Outbox, guard: StorageGuard, poll_interval: float) -> None:
+    def __init__(self, store: Store, outbox: Outbox, guard: StorageGuard, poll_interval: float,
+                 lane: str = X_CONDITION, label: str = "X") -> None:
+        """``lane``: whose polls (x, bluesky, mastodon:<instance>), the condition's name; ``label`` in words."""
+        self.lane, self.label = lane, label
         self.store = store
         self.outbox = outbox
         self.guard = guard
@@ -46,7 +49,7 @@ class PollHealth:
             return
         if ok:
             self._cause, self._errors = None, []
-            self.outbox.resolve(X_CONDITION, Said(N_("presswatch reads X again")), now)
+            self.outbox.resolve(self.lane, Said(N_("presswatch reads {platform} again"), platform=self.label), now)
             return
         self._cause, self._errors = aborted, list(errors)
         self.check_stale(now)
@@ -67,14 +70,14 @@ class PollHealth:
             detail = Said(N_("No successful poll since {since}. Last errors: {errors}"), since=since.isoformat(),
                           errors="; ".join(self._errors))
         kind, summary = _NOTICES.get(self._cause, _NOTICES[None])
-        self.outbox.notify_operators(kind, Said(summary), detail, now, condition=X_CONDITION)
+        self.outbox.notify_operators(kind, Said(summary, platform=self.label), detail, now, condition=self.lane)
 
     def _since(self, now: datetime) -> datetime:
         """The last time X was read, or could not be tried through no fault of X's."""
         known = [moment for moment in (self._last_read, self._untried) if moment is not None]
-        last = self.store.last_poll(successful=True)
+        last = self.store.last_poll(successful=True, lane=self.lane)
         if last and last.finished_at:
             known.append(last.finished_at)
         if known:
             return max(known)
-        return self.store.first_poll_at() or now
+        return self.store.first_poll_at(self.lane) or now

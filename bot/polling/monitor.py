@@ -38,7 +38,12 @@ class Monitor:
         on_recorded: Callable[[list[int]], None] | None = None,
         pipeline: int = 1,
         guard: StorageGuard | None = None,
+        lane: str = X_CONDITION,
+        label: str = "X",
     ) -> None:
+        """``lane`` and ``label``: which platform (or Mastodon instance) this monitor polls, as its poll rows and
+        operator notices name it."""
+        self.lane = lane
         self.store = store
         self.outbox = outbox
         self.watcher = watcher
@@ -48,7 +53,7 @@ class Monitor:
         self.guard = guard or StorageGuard()
         self.reader = Reader(store, watcher, limiter, confirmations=confirmations, clock=clock,
                              max_rate_wait=max_rate_wait, guard=self.guard, on_recorded=on_recorded)
-        self.health = PollHealth(store, self.outbox, self.guard, poll_interval)
+        self.health = PollHealth(store, self.outbox, self.guard, poll_interval, lane, label)
 
     @property
     def poll_interval(self) -> float:
@@ -70,7 +75,7 @@ class Monitor:
             return self.skip(report, now, "the database refuses writes")
         try:
             batches = self.reader.plan()
-            poll_id = self.store.start_poll(now)
+            poll_id = self.store.start_poll(now, self.lane)
         except Exception as exc:
             self.reader.storage_failed(exc, report, "starting a poll")
             return self.skip(report, now, "the database refuses writes")
@@ -84,7 +89,7 @@ class Monitor:
         reset = report.rate.reset_at if report.rate else None
         try:
             if poll_id is None:
-                poll_id = self.store.start_poll(report.started_at)
+                poll_id = self.store.start_poll(report.started_at, self.lane)
             self.store.finish_poll(
                 poll_id, finished, requests=report.requests, ok=report.ok, failed=report.failed,
                 error="; ".join(report.errors) or None,

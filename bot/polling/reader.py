@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.detect import detect, unchanged
-from bot.models import Observation
+from bot.models import PLATFORM_NAMES, Observation
 from bot.polling.batches import Batch, latest_rate, plan_batches, wrote
 from bot.ratelimit import SlidingWindow
 from bot.storage.accounts import Outcome, Store, Watched
@@ -74,7 +74,8 @@ class Reader:
         """Every watched account by its store key, as of the last read (reloaded when the watchlist changed)."""
         revision = self.store.watchlist_revision()  # moved by any process: an import reaches a running daemon
         if self.revision != revision:
-            self._cache = {w.account.pk: w for w in self.store.watched(self.watcher.platform)}
+            self._cache = {w.account.pk: w for w in self.store.watched(self.watcher.platform,
+                                                                       instance=self.watcher.instance)}
             self.revision = revision
             self._plan = None
             self.known_ids = {w.account.account_id: pk for pk, w in self._cache.items() if w.account.account_id}
@@ -112,12 +113,14 @@ class Reader:
                     return None
                 continue
             except AppAuthError as exc:
-                report.errors.append(f"X refused presswatch's credentials (HTTP {exc.status}): {exc}")
+                who = PLATFORM_NAMES.get(self.watcher.platform, self.watcher.platform)
+                report.errors.append(f"{who} refused presswatch's credentials (HTTP {exc.status}): {exc}")
                 report.aborted = "auth"
                 return None
             except WatcherError as exc:
                 report.errors.append(f"{type(exc).__name__}: {exc}")
                 return None
+            report.requests += max(0, result.requests - 1)  # single lookups the batch needed (paced by the watcher)
             report.rate = latest_rate(report.rate, result.rate)
             if result.rate and result.rate.remaining == 0 and result.rate.reset_at:
                 self.limiter.block_until(result.rate.reset_at)
@@ -197,7 +200,8 @@ class Reader:
             return None
         owner = self.known_ids.get(observation.account_id) if observation.account_id else None
         if owner is not None and owner != watched.account.pk:
-            log.warning("@%s is the same X account as another watched entry; polled there", watched.account.handle)
+            log.warning("@%s is the same %s account as another watched entry; polled there", watched.account.handle,
+                        PLATFORM_NAMES.get(self.watcher.platform, self.watcher.platform))
             return None
         if observation.account_id:
             self.known_ids[observation.account_id] = watched.account.pk

@@ -65,38 +65,44 @@ class Store:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
 
-    def sync_watchlist(self, entries: Iterable[tuple[str, Sequence[str]]], now: datetime) -> tuple[int, int]:
-        """Make the config's watchlist the set of config-sourced watched accounts: (added, dropped)."""
-        wanted = {handle.casefold(): (handle, sorted(set(tags))) for handle, tags in entries}
-        rows = self._rows("SELECT pk, listed_handle, handle, source, watched FROM accounts WHERE platform = 'x'")
+    def sync_watchlist(self, entries: Iterable[tuple[str, Sequence[str]] | tuple[str, Sequence[str], str]],
+                       now: datetime, platform: str = "x") -> tuple[int, int]:
+        """Make the config's watchlist of one platform the set of its config-sourced watched accounts:
+        (added, dropped). An entry is (handle, tags) or (handle, tags, person): the name of the person the
+        account belongs to, which groups their accounts on several platforms."""
+        wanted = {entry[0].casefold(): (entry[0], sorted(set(entry[1])), entry[2] if len(entry) > 2 else "")
+                  for entry in entries}
+        rows = self._rows("SELECT pk, listed_handle, handle, source, watched FROM accounts WHERE platform = ?",
+                          [platform])
         existing = {row["listed_handle"].casefold(): row for row in rows}
         # An operator who follows a rename lists the account under its new handle: same account.
         current = {row["handle"].casefold(): row for row in rows if row["source"] == "config"}
         new: list[dict[str, Any]] = []
-        kept: list[tuple[str, str, int]] = []  # (tags, listed handle, pk)
+        kept: list[tuple[str, str, str, int]] = []  # (tags, listed handle, person, pk)
         back = 0
-        for key, (handle, tags) in wanted.items():
+        for key, (handle, tags, person) in wanted.items():
             row = existing.get(key) or current.get(key)
             if row is None:
-                new.append(_account_row(handle, tags, "config", None, now))
+                new.append(_account_row(handle, tags, "config", None, now, platform) | {"person": person})
                 continue
-            kept.append((json.dumps(tags), handle, row["pk"]))
+            kept.append((json.dumps(tags), handle, person, row["pk"]))
             back += 0 if row["watched"] else 1
-        kept_pks = {pk for _, _, pk in kept}
+        kept_pks = {pk for *_, pk in kept}
         dropped = [(row["pk"],) for row in rows
                    if row["source"] == "config" and row["watched"] and row["pk"] not in kept_pks]
         with self.db.atomic():
             self.db.table("accounts").insert_all(new)
             # Multi-row updates, one statement each: a 100,000-account watchlist is synced at every start.
             self.db.conn.executemany(
-                "UPDATE accounts SET tags = ?, watched = 1, source = 'config', listed_handle = ? WHERE pk = ?", kept)
+                "UPDATE accounts SET tags = ?, watched = 1, source = 'config', listed_handle = ?, person = ?"
+                " WHERE pk = ?", kept)
             self.db.conn.executemany("UPDATE accounts SET watched = 0 WHERE pk = ?", dropped)
         return len(new) + back, len(dropped)
 
     def add_account(
-        self, handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime
+        self, handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime, platform: str = "x"
     ) -> Account:
-        """Watch a handle added at run time (Telegram); re-watches it if it was dropped.
+        """Watch a handle of ``platform`` added at run time (Telegram); re-watches it if it was dropped.
 
         An account already watched keeps where it came from (an import keeps its reference); one that
         was dropped comes back from ``source``.
@@ -105,7 +111,7 @@ class Store:
         with self.db.atomic():
             existing = self.find_watched(handle, include_unwatched=True)
             if existing is None:
-                pk = int(accounts.insert(_account_row(handle, tags, source, owner, now)).last_rowid or 0)
+                pk = int(accounts.insert(_account_row(handle, tags, source, owner, now, platform)).last_rowid or 0)
             else:
                 account, watched = existing.account, self.find_watched(handle) is not None
                 pk = account.pk
@@ -143,14 +149,26 @@ class Store:
         )
         return watched_from_row(rows[0]) if rows else None
 
-    def watched(self, platform: str = "x", pks: Sequence[int] = ()) -> list[Watched]:
-        """Every watched account of a platform (or those of ``pks``), in a stable order."""
+    def watched(self, platform: str = "x", pks: Sequence[int] = (), instance: str | None = None) -> list[Watched]:
+        """Every watched account of a platform (or those of ``pks``), in a stable order; ``instance``: only
+        the Mastodon accounts whose home is that instance (``user@instance`` as listed)."""
         # Streamed row by row: 100,000 rows held as dicts at once would double the cycle's peak memory.
-        if not pks:
+        if not pks and instance is not None:
+            rows = self.db.query("SELECT * FROM accounts WHERE platform = ? AND watched = 1"
+                                 " AND lower(listed_handle) LIKE ? ESCAPE '\\' ORDER BY pk",
+                                 [platform, "%@" + _like(instance.lower())])
+        elif not pks:
             rows = self.db.query("SELECT * FROM accounts WHERE platform = ? AND watched = 1 ORDER BY pk", [platform])
         else:
             rows = self.db.query("SELECT * FROM accounts WHERE pk IN (SELECT value FROM json_each(?))"
                                  " AND watched = 1 ORDER BY pk", [json.dumps(list(pks))])
+        return [watched_from_row(row) for row in rows]
+
+    def same_person(self, watched: Watched) -> list[Watched]:
+        """The other watched accounts of the person ``watched`` belongs to (the watchlist entry's ``name``)."""
+        person, pk = watched.account.person, watched.account.pk
+        rows = self._rows("SELECT * FROM accounts WHERE person = ? AND person != '' AND watched = 1 AND pk != ?"
+                          " ORDER BY pk", [person, pk]) if person else []
         return [watched_from_row(row) for row in rows]
 
     def owned_handles(self, owner: int) -> list[str]:
@@ -198,15 +216,15 @@ class Store:
             first_seen = self._pending_first_seen(pk) or now
             for event in verdict.change.events:
                 written.append(self.log.insert(pk, verdict.change, event.kind, event.countries,
-                                               observation.evidence(), first_seen, now))
+                                               observation.evidence(), first_seen, now, watched.account.platform))
         if verdict.state is not None:
             state = verdict.state
             moved = verdict.change is not None or verdict.baseline
             self.db.execute(
                 "UPDATE accounts SET availability = ?, protected = ?, withheld_in = ?, handle = ?, name = ?,"
-                " state_since = CASE WHEN ? THEN ? ELSE state_since END WHERE pk = ?",
+                " limited = ?, state_since = CASE WHEN ? THEN ? ELSE state_since END WHERE pk = ?",
                 [str(state.availability), int(state.protected), json.dumps(sorted(state.withheld_in)),
-                 state.handle, state.name, int(moved), now.isoformat(), pk],
+                 state.handle, state.name, int(state.limited), int(moved), now.isoformat(), pk],
             )
         self._write_pending(pk, watched.pending, verdict.pending, now)
         return written
@@ -239,23 +257,29 @@ class Store:
     def evidence(self, transition_id: int) -> str | None:
         return self.log.evidence(transition_id)
 
-    def start_poll(self, now: datetime) -> int:
-        return self.polls.start(now)
+    def start_poll(self, now: datetime, lane: str = "x") -> int:
+        return self.polls.start(now, lane)
 
     def finish_poll(self, poll_id: int, now: datetime, *, requests: int, ok: int, failed: int,
                     error: str | None, rate_remaining: int | None, rate_reset_at: datetime | None) -> None:
         self.polls.finish(poll_id, now, requests=requests, ok=ok, failed=failed, error=error,
                           rate_remaining=rate_remaining, rate_reset_at=rate_reset_at)
 
-    def last_poll(self, *, successful: bool = False) -> Poll | None:
-        """The newest poll cycle; with ``successful``, the newest that read at least one account."""
-        return self.polls.last(successful=successful)
+    def last_poll(self, *, successful: bool = False, lane: str = "x") -> Poll | None:
+        """The newest poll cycle of a lane; with ``successful``, the newest that read at least one account."""
+        return self.polls.last(successful=successful, lane=lane)
 
-    def first_poll_at(self) -> datetime | None:
-        """When the first recorded poll cycle started; None before any."""
-        return self.polls.first_started()
+    def first_poll_at(self, lane: str = "x") -> datetime | None:
+        """When the first recorded poll cycle of a lane started; None before any."""
+        return self.polls.first_started(lane)
 
 
-def _account_row(handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime) -> dict[str, Any]:
-    return {"platform": "x", "handle": handle, "listed_handle": handle, "tags": json.dumps(sorted(set(tags))),
+def _like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _account_row(handle: str, tags: Sequence[str], source: str, owner: int | None, now: datetime,
+                 platform: str = "x") -> dict[str, Any]:
+    return {"platform": platform, "handle": handle, "listed_handle": handle, "tags": json.dumps(sorted(set(tags))),
             "source": source, "owner_telegram_id": owner, "added_at": now.isoformat()}

@@ -264,4 +264,26 @@ def m008_languages_and_batches(db: Database) -> None:
     )
 
 
+@migration
+def m009_platforms(db: Database) -> None:
+    """Bluesky and Mastodon beside X: each transition names its platform (every earlier one is X's), an
+    account knows Mastodon's ``limited`` and the person it belongs to, a subscriber filters by platform,
+    and each poll row names the lane that polled (``x``, ``bluesky``, ``mastodon:<instance>``). A Mastodon id
+    is its home instance's: unique with the instance (two instances may number accounts alike)."""
+    db.executescript(
+        """
+        ALTER TABLE transitions ADD COLUMN platform TEXT NOT NULL DEFAULT 'x';
+        ALTER TABLE accounts ADD COLUMN limited INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE accounts ADD COLUMN person TEXT NOT NULL DEFAULT '';
+        ALTER TABLE subscribers ADD COLUMN platforms TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE polls ADD COLUMN platform TEXT NOT NULL DEFAULT 'x';
+        DROP INDEX accounts_platform_id;
+        CREATE UNIQUE INDEX accounts_platform_id ON accounts (platform, account_id,
+            CASE WHEN platform = 'mastodon' THEN lower(substr(listed_handle, instr(listed_handle, '@') + 1))
+                 ELSE '' END)
+            WHERE account_id IS NOT NULL;
+        """
+    )
+
+
 SCHEMA = len(NAMES)  # the schema this build brings a database to, and the newest it can use

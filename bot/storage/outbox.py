@@ -65,7 +65,7 @@ class Outbox(SubscriberBook):
         subscribers = self.subscribers(operator=False)
         placeholders = ", ".join("?" * len(transition_ids))
         rows = self._rows(
-            "SELECT t.id, t.kind, t.countries, t.account_pk, a.tags FROM transitions t"
+            "SELECT t.id, t.kind, t.countries, t.account_pk, t.platform, a.tags FROM transitions t"
             f" JOIN accounts a ON a.pk = t.account_pk WHERE t.id IN ({placeholders}) AND a.watched = 1",
             list(transition_ids),
         )
@@ -75,7 +75,8 @@ class Outbox(SubscriberBook):
             tags = json.loads(row["tags"])
             reached: set[tuple[str, str]] = set()
             for sub in subscribers:
-                if (where := route_key(sub)) not in reached and matches(sub, event, tags, row["account_pk"]):
+                if (where := route_key(sub)) not in reached and matches(sub, event, tags, row["account_pk"],
+                                                                        row["platform"]):
                     reached.add(where)
                     pairs.append((row["id"], sub.id))
         self.db.conn.executemany(

@@ -43,9 +43,9 @@ class PollLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def start(self, now: datetime) -> int:
-        """Record a cycle starting; its id."""
-        return int(self.db.table("polls").insert({"started_at": now.isoformat()}).last_rowid or 0)
+    def start(self, now: datetime, lane: str = "x") -> int:
+        """Record a cycle of ``lane`` (x, bluesky, mastodon:<instance>) starting; its id."""
+        return int(self.db.table("polls").insert({"started_at": now.isoformat(), "platform": lane}).last_rowid or 0)
 
     def finish(self, poll_id: int, now: datetime, *, requests: int, ok: int, failed: int, error: str | None,
                rate_remaining: int | None, rate_reset_at: datetime | None) -> None:
@@ -55,13 +55,14 @@ class PollLog:
             "rate_reset_at": rate_reset_at.isoformat() if rate_reset_at else None,
         })
 
-    def last(self, *, successful: bool = False) -> Poll | None:
-        """The newest cycle; with ``successful``, the newest that finished having read an account."""
-        condition = " WHERE finished_at IS NOT NULL AND accounts_ok > 0" if successful else ""
-        rows = list(self.db.query(f"SELECT * FROM polls{condition} ORDER BY id DESC LIMIT 1"))
+    def last(self, *, successful: bool = False, lane: str = "x") -> Poll | None:
+        """The newest cycle of a lane; with ``successful``, the newest that finished having read an account."""
+        condition = " AND finished_at IS NOT NULL AND accounts_ok > 0" if successful else ""
+        rows = list(self.db.query(f"SELECT * FROM polls WHERE platform = ?{condition} ORDER BY id DESC LIMIT 1",
+                                  [lane]))
         return _poll(rows[0]) if rows else None
 
-    def first_started(self) -> datetime | None:
-        """When the first recorded cycle started; None before any."""
-        rows = list(self.db.query("SELECT min(started_at) AS at FROM polls"))
+    def first_started(self, lane: str = "x") -> datetime | None:
+        """When the first recorded cycle of a lane started; None before any."""
+        rows = list(self.db.query("SELECT min(started_at) AS at FROM polls WHERE platform = ?", [lane]))
         return parse_iso(rows[0]["at"]) if rows[0]["at"] else None

@@ -40,6 +40,7 @@ class SubscriberSpec:
     operator: bool = False
     source: str = "config"
     language: str = ""  # a catalog code; '' for the default language
+    platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ def state_to_json(state: AccountState) -> str:
             "withheld_in": sorted(state.withheld_in),
             "handle": state.handle,
             "name": state.name,
+            "limited": state.limited,
         }
     )
 
@@ -97,6 +99,7 @@ def state_from_json(text: str) -> AccountState:
         withheld_in=frozenset(data["withheld_in"]),
         handle=data["handle"],
         name=data["name"],
+        limited=bool(data.get("limited", False)),  # pending states written before schema 6 have none
     )
 
 
@@ -110,6 +113,7 @@ def account_from_row(row: dict[str, Any]) -> Account:
         source=row["source"],
         owner_telegram_id=row["owner_telegram_id"],
         reference=row["source_ref"],
+        person=row.get("person") or "",
     )
 
 
@@ -122,6 +126,7 @@ def watched_from_row(row: dict[str, Any]) -> Watched:
             withheld_in=frozenset(json.loads(row["withheld_in"])),
             handle=row["handle"],
             name=row["name"],
+            limited=bool(row.get("limited")),
         )
     pending = None
     if row["pending_state"]:
@@ -140,6 +145,7 @@ def subscriber_from_row(row: dict[str, Any]) -> Subscriber:
         events=expand_events(json.loads(row["events"])),
         tags=frozenset(json.loads(row["tags"])),
         accounts=frozenset(json.loads(row["accounts"])),
+        platforms=frozenset(json.loads(row.get("platforms") or "[]")),
         operator=bool(row["operator"]),
         enabled=bool(row["enabled"]),
         language=row.get("language") or "",
@@ -153,6 +159,7 @@ def spec_from_row(row: dict[str, Any]) -> SubscriberSpec:
         countries=tuple(json.loads(row["countries"])), events=tuple(json.loads(row["events"])),
         tags=tuple(json.loads(row["tags"])), accounts=tuple(json.loads(row["accounts"])),
         operator=bool(row["operator"]), source=row["source"], language=row.get("language") or "",
+        platforms=tuple(json.loads(row.get("platforms") or "[]")),
     )
 
 
@@ -163,4 +170,5 @@ def spec_columns(spec: SubscriberSpec) -> dict[str, Any]:
         "countries": json.dumps(sorted(spec.countries)), "events": json.dumps(list(spec.events)),
         "tags": json.dumps(sorted(spec.tags)), "accounts": json.dumps(sorted(spec.accounts)),
         "operator": int(spec.operator), "source": spec.source, "language": spec.language or None,
+        "platforms": json.dumps(sorted(spec.platforms)),
     }

@@ -19,6 +19,7 @@ _OPPOSITE = {
     EventKind.UNSUSPENDED: EventKind.SUSPENDED,
     EventKind.REACTIVATED: EventKind.DEACTIVATED,
     EventKind.UNPROTECTED: EventKind.PROTECTED,
+    EventKind.UNLIMITED: EventKind.LIMITED,
 }
 
 
@@ -29,11 +30,11 @@ class TransitionLog:
         self.db = db
 
     def insert(self, pk: int, change: StatusChange, kind: EventKind, countries: tuple[str, ...],
-               raw: str, first_seen: datetime, now: datetime) -> int:
+               raw: str, first_seen: datetime, now: datetime, platform: str = "x") -> int:
         """Record one event of ``change`` for account ``pk``, confirmed ``now``; the transition's id."""
         current = change.current
         row = {
-            "account_pk": pk, "kind": str(kind), "countries": json.dumps(list(countries)),
+            "account_pk": pk, "platform": platform, "kind": str(kind), "countries": json.dumps(list(countries)),
             "withheld_in": json.dumps(sorted(current.withheld_in)), "availability": str(current.availability),
             "handle": current.handle, "previous_handle": change.previous.handle, "name": current.name,
             "first_seen_at": first_seen.isoformat(), "confirmed_at": now.isoformat(),
@@ -84,7 +85,7 @@ class TransitionLog:
 TRANSITION_COLUMNS = (
     "t.id, t.account_pk, t.kind, t.countries, t.withheld_in, t.availability, t.handle, t.previous_handle, t.name,"
     " t.first_seen_at, t.confirmed_at, t.previous_since, t.evidence_sha256,"
-    " a.platform, a.account_id, a.tags, a.private, a.source_ref"
+    " t.platform, a.account_id, a.tags, a.private, a.source_ref"
 )
 
 

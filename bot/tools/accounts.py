@@ -37,8 +37,9 @@ def account_rows(config: Config, *, source: str | None = None, tag: str | None =
             db.close()
     rows = [_listed_row(item) for item in listed]
     names = {name.casefold() for item in listed for name in (item.watched.account.handle, item.listed_handle)}
-    rows += [_config_row(entry.handle, entry.tags) for entry in config.watchlist
-             if entry.handle.casefold() not in names]  # the daemon records it at its next start
+    rows += [_config_row(platform, handle, entry.tags) for entry in config.watchlist
+             for platform, handle in entry.accounts()
+             if handle.casefold() not in names]  # the daemon records it at its next start
     rows = [row for row in rows if _wanted(row, source, tag)]
     return sorted(rows, key=lambda row: row["handle"].casefold())
 
@@ -52,19 +53,20 @@ def _wanted(row: dict[str, Any], source: str | None, tag: str | None) -> bool:
 def _listed_row(item: Listed) -> dict[str, Any]:
     account, state = item.watched.account, item.watched.state
     return {
-        "handle": account.handle, "id": account.account_id, "source": account.source,
+        "platform": account.platform, "handle": account.handle, "id": account.account_id, "source": account.source,
         "reference": account.reference, "tags": list(account.tags),
         "availability": str(state.availability) if state else None,
-        "protected": state.protected if state else None,
+        "protected": state.protected if state else None, "limited": state.limited if state else None,
         "withheld_in": sorted(state.withheld_in) if state else [],
         "since": iso(item.watched.state_since) if item.watched.state_since else None,
         "note": item.note, "added": iso(item.added_at),
     }
 
 
-def _config_row(handle: str, tags: Sequence[str]) -> dict[str, Any]:
-    return {"handle": handle, "id": None, "source": "config", "reference": None, "tags": sorted(tags),
-            "availability": None, "protected": None, "withheld_in": [], "since": None, "note": "", "added": None}
+def _config_row(platform: str, handle: str, tags: Sequence[str]) -> dict[str, Any]:
+    return {"platform": platform, "handle": handle, "id": None, "source": "config", "reference": None,
+            "tags": sorted(tags), "availability": None, "protected": None, "limited": None, "withheld_in": [],
+            "since": None, "note": "", "added": None}
 
 
 def state_words(row: dict[str, Any]) -> str:
@@ -154,7 +156,8 @@ def _config_lines(config: Config, config_file: Path) -> dict[str, int | None]:
         _, lines, _ = read_yaml(config_file)
     except ConfigError:
         lines = {}
-    return {entry.handle.casefold(): lines.get(("watchlist", index)) for index, entry in enumerate(config.watchlist)}
+    return {handle.casefold(): lines.get(("watchlist", index))
+            for index, entry in enumerate(config.watchlist) for _, handle in entry.accounts()}
 
 
 def _config_refusal(handle: str, account: Account | None, config_file: Path, lines: dict[str, int | None]) -> str:

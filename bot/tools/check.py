@@ -13,12 +13,12 @@ from rich.progress import Progress
 
 from bot.config.model import Config
 from bot.daemon import registry
-from bot.handles import normalize_handle
 from bot.models import Observation, Transition
 from bot.ratelimit import SlidingWindow
+from bot.social_handles import instance_of, parse_account
 from bot.storage.database import DatabaseError, open_readonly
 from bot.text import iso_ms
-from watchers.base import BatchResult, WatcherError
+from watchers.base import BatchResult, Watcher, WatcherError
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -29,14 +29,34 @@ PROGRESS_FROM = 200  # accounts: below this a check is quick and a bar would onl
 
 
 def parse_handles(texts: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Normalised handles, and one problem line per text that is not a handle."""
+    """Normalised accounts (X handles, Bluesky handles or DIDs, ``user@instance``), and one problem line per
+    text that is none of them."""
     handles, problems = [], []
     for text in texts:
         try:
-            handles.append(normalize_handle(text))
+            handles.append(parse_account(text)[1])
         except ValueError as exc:
             problems.append(str(exc))
     return handles, problems
+
+
+Group = tuple[str, str | None]  # (platform, Mastodon instance): the accounts one watcher reads
+
+
+def _group(handle: str) -> Group:
+    platform = parse_account(handle)[0]
+    return platform, instance_of(handle) if platform == "mastodon" else None
+
+
+def _watcher(config: Config, group: Group) -> Watcher | str:
+    """The watcher that reads a group, or why there is none."""
+    platform, instance = group
+    if platform == "x":
+        return registry.build_watcher(config)
+    if platform == "bluesky":
+        return registry.build_bluesky(config) if config.bluesky else "the config has no bluesky section"
+    assert instance is not None
+    return registry.build_mastodon(config, instance) if config.mastodon else "the config has no mastodon section"
 
 
 def known_ids(database: Path, handles: Sequence[str]) -> dict[str, str]:
@@ -57,13 +77,16 @@ def known_ids(database: Path, handles: Sequence[str]) -> dict[str, str]:
 
 def _row(handle: str, observation: Observation | None, error: str | None) -> dict[str, Any]:
     if observation is None:
-        return {"handle": handle, "id": None, "availability": None, "protected": None, "withheld_in": [],
-                "name": None, "error": error or "no answer for this account"}
+        return {"platform": _group(handle)[0], "handle": handle, "id": None, "availability": None,
+                "protected": None, "limited": None, "withheld_in": [], "name": None,
+                "error": error or "no answer for this account"}
     return {
+        "platform": observation.platform,
         "handle": observation.handle or handle,
         "id": observation.account_id,
         "availability": str(observation.availability),
         "protected": observation.protected,
+        "limited": bool(observation.limited),
         "withheld_in": sorted(observation.withheld_in or ()),
         "name": observation.name,
         "error": None,
@@ -71,32 +94,51 @@ def _row(handle: str, observation: Observation | None, error: str | None) -> dic
 
 
 async def check_accounts(config: Config, handles: Sequence[str], progress: Console | None = None) -> list[dict]:
-    """Look each handle (default: the watchlist) up once; one row per distinct handle, in the order given.
+    """Look each account (default: the watchlist's, on every platform) up once; one row per distinct account,
+    in the order given, each read by its platform's watcher (Mastodon's on its home instance).
 
-    Handles differing only in case are one account (X compares them so), the first spelling is kept.
+    Handles differing only in case are one account, the first spelling is kept.
     """
     distinct: dict[str, str] = {}
-    for handle in list(handles) or [entry.handle for entry in config.watchlist]:
+    watchlist = [account for entry in config.watchlist for _, account in entry.accounts()]
+    for handle in list(handles) or watchlist:
         distinct.setdefault(handle.casefold(), handle)
     targets = list(distinct.values())
     ids = known_ids(config.database, targets)
-    limiter = SlidingWindow(config.x.rate_limit.requests, config.x.rate_limit.per)
+    found: dict[str, dict[str, Any]] = {}
+    bar = Progress(console=progress, transient=True, disable=progress is None or len(targets) < PROGRESS_FROM)
+    with bar:
+        task = bar.add_task("Looking accounts up", total=len(targets))
+        for group in dict.fromkeys(_group(h) for h in targets):
+            members = [h for h in targets if _group(h) == group]
+            watcher = _watcher(config, group)
+            if isinstance(watcher, str):
+                found |= {h.casefold(): _row(h, None, watcher) for h in members}
+                continue
+            async with watcher:
+                found |= await _check_group(config, watcher, members, ids)
+            bar.advance(task, len(members))
+    return [found[h.casefold()] for h in targets]
+
+
+async def _check_group(config: Config, watcher: Watcher, targets: list[str], ids: dict[str, str]) -> dict[str, Any]:
+    """One platform's (or instance's) accounts, within its request budget."""
+    rate = config.x.rate_limit
+    section = config.bluesky if watcher.platform == "bluesky" else config.mastodon
+    if watcher.platform != "x" and section is not None:
+        rate = section.rate_limit
+    limiter = SlidingWindow(rate.requests, rate.per)
     by_id = [h for h in targets if h.casefold() in ids]
     by_handle = [h for h in targets if h.casefold() not in ids]
     found: dict[str, dict[str, Any]] = {}
-    bar = Progress(console=progress, transient=True, disable=progress is None or len(targets) < PROGRESS_FROM)
-    async with registry.build_watcher(config) as watcher:
-        with bar:
-            task = bar.add_task("Looking accounts up", total=len(targets))
-            for chunk, key in _chunks(by_id, by_handle, watcher.batch_size):
-                await limiter.acquire()
-                result, error = await _lookup(watcher, chunk, key, ids)
-                observations = _by_request(result, key)
-                for handle in chunk:
-                    request = ids[handle.casefold()] if key == "ids" else handle.casefold()
-                    found[handle.casefold()] = _row(handle, observations.get(request), error)
-                bar.advance(task, len(chunk))
-    return [found[h.casefold()] for h in targets]
+    for chunk, key in _chunks(by_id, by_handle, watcher.batch_size):
+        await limiter.acquire()
+        result, error = await _lookup(watcher, chunk, key, ids)
+        observations = _by_request(result, key)
+        for handle in chunk:
+            request = ids[handle.casefold()] if key == "ids" else handle.casefold()
+            found[handle.casefold()] = _row(handle, observations.get(request), error)
+    return found
 
 
 def _chunks(by_id: list[str], by_handle: list[str], size: int) -> list[tuple[list[str], str]]:
@@ -148,9 +190,8 @@ def _store(db: Database) -> Store:
 
 def _history_row(store: Store, t: Transition, evidence: bool) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "transition_id": t.id, "handle": t.handle, "id": t.account_id, "kind": str(t.kind),
-        "countries": list(t.countries),
-        "withheld_in": list(t.withheld_in), "at": iso_ms(t.confirmed_at),
+        "transition_id": t.id, "platform": t.platform, "handle": t.handle, "id": t.account_id, "kind": str(t.kind),
+        "countries": list(t.countries), "withheld_in": list(t.withheld_in), "at": iso_ms(t.confirmed_at),
         "first_seen": iso_ms(t.first_seen_at), "previous_handle": t.previous_handle,
         "evidence": t.evidence_sha256,
     }

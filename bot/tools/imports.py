@@ -115,7 +115,7 @@ def plan_import(config: Config, text: str, name: str, tags: Sequence[str]) -> Pl
     finally:
         if db is not None:
             db.close()
-    in_config = {entry.handle.casefold() for entry in config.watchlist}
+    in_config = {entry.x_handle.casefold() for entry in config.watchlist if entry.x_handle}  # imports are X's
     new: list[Entry] = []
     known: list[Known] = []
     for entry in found.entries:
