@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.delivery.render import Renderer, alert_subject
+from bot.delivery.render import Renderer
+from bot.delivery.words import alert_subject
+from bot.i18n import ENGLISH
 from bot.models import EventKind
 from tests.test_render import assert_valid_telegram, transition
 
@@ -18,7 +20,7 @@ def test_a_bluesky_country_label_is_said_hidden_on_bluesky() -> None:
     t = transition(EventKind.WITHHELD, **BSKY)
     message = Renderer().alert(t)
     assert "@mahir.bsky.social is now hidden in Turkey (TR) on Bluesky" in message.text
-    assert alert_subject(t) == "[presswatch] @mahir.bsky.social hidden in Turkey (TR) on Bluesky"
+    assert alert_subject(t, ENGLISH) == "[presswatch] @mahir.bsky.social hidden in Turkey (TR) on Bluesky"
     assert "https://bsky.app/profile/mahir.bsky.social" in message.text
     assert_valid_telegram(message.telegram_html)
 
