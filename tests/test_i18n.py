@@ -105,3 +105,10 @@ def test_turkish_keeps_its_dotted_capital_i() -> None:
 
 def test_an_unknown_code_is_english() -> None:
     assert language("xx").code == SOURCE and language("xx").gettext("Name") == "Name"
+
+
+@pytest.mark.parametrize("code", [code for code in SHIPPED if code != SOURCE])
+def test_no_message_is_left_in_english(code: str) -> None:
+    """A catalog update that copies the English text in gives a 'translation' the test above accepts."""
+    untranslated = [msgid for msgid, string in catalog(code) if string == msgid]
+    assert untranslated == [], f"{code}: {untranslated}"
