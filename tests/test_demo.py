@@ -27,9 +27,9 @@ def test_the_demo_plays_both_cases_and_every_change_is_alerted_once() -> None:
     result = subprocess.run([sys.executable, "-m", "bot", "demo", "--fast"], capture_output=True, text=True,
                             env=os.environ | {"COLUMNS": "200"}, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Recorded: 1 renamed, 1 suspended, 6 unwithheld, 7 withheld" in result.stdout
-    assert "Delivered: 13 Telegram messages (13 seen by the Bot API sandbox), 14 emails (14 seen by the mail " \
-           "sink), 3 webhook posts (3 seen by the webhook sink), 0 operator alerts" in result.stdout
+    assert "Recorded: 1 renamed, 2 suspended, 6 unwithheld, 8 withheld" in result.stdout
+    assert "Delivered: 20 Telegram messages (20 seen by the Bot API sandbox), 16 emails (16 seen by the mail " \
+           "sink), 5 webhook posts (5 seen by the webhook sink), 0 operator alerts" in result.stdout
     assert "IPI Türkiye (Telegram, in Turkish): [presswatch] @MahirZeynalov şu ülkelerde erişime engellendi: " \
            "Türkiye (TR)" in result.stdout
     assert "@mahirzeynalov.bsky.social hidden in Turkey (TR) on Bluesky" in result.stdout

@@ -31,11 +31,8 @@ from bot.config.sections import (
     DeliveryConfig,
     DetectionConfig,
     EmailConfig,
-    I18nConfig,
-    MatrixConfig,
     OperatorConfig,
     RateLimitConfig,
-    ServerConfig,
     SubscriberConfig,
     TelegramConfig,
     TelegramRateLimit,
@@ -43,6 +40,7 @@ from bot.config.sections import (
     WebhookConfig,
     XConfig,
 )
+from bot.config.services import I18nConfig, MatrixConfig, ServerConfig
 
 __all__ = [
     "Config",

@@ -16,26 +16,22 @@ from typing import TypeVar
 
 from bot import clock as wall
 from bot.chatbot.connection import start_application, stop_application
-from bot.chatbot.lookup import x_lookup
-from bot.chatbot.lookups import PlatformLookups
 from bot.config.model import Config
 from bot.daemon import registry
 from bot.daemon.lanes import Lane, LaneParts, build_lanes, sync_watchlists
 from bot.daemon.parts import (
     build_chatbot,
+    build_dispatcher,
     build_web,
-    channel_pacers,
     log_plan,
     own_periods,
+    platform_lookups,
     scheduling,
+    storage_recovered,
     subscriber_specs,
     telegram_pacer,
 )
 from bot.daemon.supervise import logged_exit, supervise
-from bot.delivery.dispatch import Dispatcher
-from bot.delivery.pacing import RetryPolicy
-from bot.delivery.render import Renderer
-from bot.i18n import language
 from bot.models import Message, NoticeKind
 from bot.polling.monitor import CycleReport, Monitor
 from bot.polling.runner import Runner
@@ -47,7 +43,7 @@ from bot.storage.claims import ClaimBook
 from bot.storage.guard import StorageGuard, is_storage_error
 from bot.storage.outbox import Outbox, OutboxItem
 from bot.storage.site import SiteKeys, set_private
-from bot.text import iso, short_duration
+from bot.text import short_duration
 from bot.web.server import WebServer
 
 log = logging.getLogger("presswatch.app")
@@ -97,25 +93,15 @@ class App:
         self.lanes: list[Lane] = build_lanes(config, LaneParts(  # Bluesky, each Mastodon instance: own budgets
             self.store, self.outbox, self.guard, self.clock, wall.monotonic,
             on_recorded=lambda _ids: self.dispatcher.wake(), on_round=lambda _report: self.dispatcher.wake()))
-        lookups = {"x": x_lookup(self.watcher, self.limiter)} | {
-            lane.key: x_lookup(lane.watcher, lane.limiter, name=lane.label) for lane in self.lanes}
         self.chatbot = build_chatbot(  # /verify looks handles up within the polls' request budget of each platform
             config, store=self.store, outbox=self.outbox, claims=self.claims,
-            lookup=PlatformLookups(lookups), pacer=self.pacer, clock=self.clock)
+            lookup=platform_lookups(self.watcher, self.limiter, self.lanes), pacer=self.pacer, clock=self.clock)
         # Alerts to Telegram go through the chat bot's own Bot when there is one.
         self.notifiers = registry.build_notifiers(config, self.chatbot.application.bot if self.chatbot else None)
-        delivery = config.delivery
         self.web: WebServer | None = build_web(config, outbox=self.outbox, clock=self.clock)
-        unsubscriber = self.web.site.unsubscriber if self.web else None
-        public_url = config.server.public_url if config.server else None  # alerts link the site's pages
-        self.dispatcher = Dispatcher(
-            self.store, self.outbox,
-            Renderer(config.templates, language(config.i18n.default_language), public_url=public_url),
-            self.notifiers, clock=self.clock,
-            retry=RetryPolicy(delivery.retry_initial, delivery.retry_max, delivery.give_up_after),
-            pacer=self.pacer, pacers=channel_pacers(), on_delivered=on_delivered, guard=self.guard,
-            unsubscribe=unsubscriber.url if unsubscriber else None, on_sent=self._sent,
-        )
+        self.dispatcher = build_dispatcher(config, self.store, self.outbox, self.notifiers, self.web, clock=self.clock,
+                                           pacer=self.pacer, guard=self.guard, on_delivered=on_delivered,
+                                           on_sent=self._sent)
         rule = scheduling(config)
         self.monitor = Monitor(
             self.store, self.outbox, self.watcher, self.limiter, confirmations=config.detection.confirmations,
@@ -238,12 +224,7 @@ class App:
                  error_type=type(exc).__name__, error=exc), self.clock())
 
     def _storage_recovered(self, since: datetime, until: datetime, cause: str) -> None:
-        minutes = max(1, round((until - since).total_seconds() / 60))
-        self.outbox.notify_operators(
-            NoticeKind.STORAGE, Said(N_("The database refused writes for about {minutes} min"), minutes=minutes),
-            Said(N_("From {since} to {until}: {cause}. presswatch kept every queued alert and retried; polls of "
-                    "that time were not recorded (the accounts were read again after)."),
-                 since=iso(since), until=iso(until), cause=cause), until)
+        storage_recovered(self.outbox, since, until, cause)
 
     def _round(self, report: CycleReport) -> None:
         """A round of the runner ended: deliver what it recorded, count it for those who wait on rounds."""

@@ -5,32 +5,42 @@ the Shell's handlers installed, and its core)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.chatbot.connection import PTBApplication, build_application
 from bot.chatbot.links import link_secret
-from bot.chatbot.lookup import Lookup
+from bot.chatbot.lookup import Lookup, x_lookup
+from bot.chatbot.lookups import PlatformLookups
 from bot.chatbot.service import SelfService
 from bot.chatbot.shell import Shell
 from bot.config.model import Config, SubscriberConfig
 from bot.daemon import registry
-from bot.delivery.pacing import TelegramPacer
+from bot.daemon.lanes import Lane
+from bot.delivery.dispatch import Dispatcher
+from bot.delivery.pacing import RetryPolicy, TelegramPacer
 from bot.delivery.render import Renderer
 from bot.i18n import language
+from bot.models import Message, NoticeKind
 from bot.polling.budget import Budget, OwnInterval, Settings, describe, make_plan
 from bot.polling.runner import Scheduling
+from bot.ratelimit import SlidingWindow
+from bot.said import N_, Said
 from bot.storage.accounts import Store
 from bot.storage.claims import ClaimBook
-from bot.storage.outbox import Outbox, SubscriberSpec
+from bot.storage.guard import StorageGuard
+from bot.storage.outbox import Outbox, OutboxItem, SubscriberSpec
 from bot.storage.public import open_reader
+from bot.text import iso
 from bot.web.html import environment
 from bot.web.ops import Metrics, PollStatus
 from bot.web.reader import Reader
 from bot.web.server import WebServer
 from bot.web.site import Site
 from bot.web.unsubscribe import Unsubscriber
+from notifiers.base import Notifier
+from watchers.base import Watcher
 
 log = logging.getLogger("presswatch.app")  # the plan is the app's word at start
 
@@ -171,3 +181,35 @@ def log_plan(config: Config, watched: int) -> None:
     log.info("plan: %s", describe(plan, settings))
     for warning in (*plan.warnings, *config_warnings(config)):
         log.warning("plan: %s", warning)
+
+
+def build_dispatcher(config: Config, store: Store, outbox: Outbox, notifiers: dict[str, Notifier],
+                     web: WebServer | None, *, clock: Callable[[], datetime], pacer: TelegramPacer,
+                     guard: StorageGuard, on_delivered: Callable[[OutboxItem, Message], None] | None,
+                     on_sent: Callable[[list[OutboxItem], datetime], None]) -> Dispatcher:
+    """The dispatcher: alerts rendered in each subscriber's language (linking the web's pages when it has a
+    public address), paced per channel, retried with the config's backoff."""
+    delivery, unsubscriber = config.delivery, web.site.unsubscriber if web else None
+    public_url = config.server.public_url if config.server else None
+    return Dispatcher(
+        store, outbox, Renderer(config.templates, language(config.i18n.default_language), public_url=public_url),
+        notifiers, clock=clock, retry=RetryPolicy(delivery.retry_initial, delivery.retry_max, delivery.give_up_after),
+        pacer=pacer, pacers=channel_pacers(), on_delivered=on_delivered, guard=guard,
+        unsubscribe=unsubscriber.url if unsubscriber else None, on_sent=on_sent)
+
+
+def platform_lookups(watcher: Watcher, limiter: SlidingWindow, lanes: Sequence[Lane]) -> PlatformLookups:
+    """/verify's lookups: X's through the X watcher, each other lane's through its own, in its budget."""
+    lookups = {"x": x_lookup(watcher, limiter)} | {
+        lane.key: x_lookup(lane.watcher, lane.limiter, name=lane.label) for lane in lanes}
+    return PlatformLookups(lookups)
+
+
+def storage_recovered(outbox: Outbox, since: datetime, until: datetime, cause: str) -> None:
+    """Tell the operators the database took writes again after refusing them from ``since``."""
+    minutes = max(1, round((until - since).total_seconds() / 60))
+    outbox.notify_operators(
+        NoticeKind.STORAGE, Said(N_("The database refused writes for about {minutes} min"), minutes=minutes),
+        Said(N_("From {since} to {until}: {cause}. presswatch kept every queued alert and retried; polls of "
+                "that time were not recorded (the accounts were read again after)."),
+             since=iso(since), until=iso(until), cause=cause), until)

@@ -17,10 +17,11 @@ from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
+from bot.delivery.compose import language_of, render_item
 from bot.delivery.outcome import Outcomes
 from bot.delivery.pacing import RetryPolicy, TelegramPacer
 from bot.delivery.render import Renderer
-from bot.i18n import Language, language
+from bot.i18n import Language
 from bot.models import Message, Subscriber
 from bot.storage.accounts import Store
 from bot.storage.guard import StorageGuard, is_storage_error
@@ -228,25 +229,10 @@ class Dispatcher:
         return True
 
     def _language(self, sub: Subscriber) -> Language:
-        """The subscriber's language; operators and subscribers without one get the default language."""
-        return language(sub.language) if sub.language and not sub.operator else self.renderer.default
+        return language_of(sub, self.renderer)
 
     def _message(self, item: OutboxItem) -> Message | None:
-        lang = self._language(item.subscriber)
-        key = ("t", item.transition_id, lang.code) if item.transition_id else ("n", item.notice_id or 0, "")
-        if key in self._rendered:
-            return self._rendered[key]
-        if item.transition_id:
-            found = self.store.transitions(ids=[item.transition_id])
-            message = self.renderer.alert(found[0], lang) if found else None
-        else:
-            notice = self.outbox.notice(item.notice_id or 0)
-            message = self.renderer.operator(notice) if notice else None
-        if message is not None:
-            if len(self._rendered) > 1000:
-                self._rendered.clear()
-            self._rendered[key] = message
-        return message
+        return render_item(item, self.store, self.outbox, self.renderer, self._rendered)
 
     def _compose(self, items: list[OutboxItem]) -> tuple[Message | None, list[OutboxItem]]:
         """The message for these items, and the items it covers (a digest may not fit them all)."""
