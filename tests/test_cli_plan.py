@@ -102,3 +102,20 @@ def test_plan_refuses_an_invalid_config(tmp_path: Path) -> None:
     result = presswatch("plan", "--json", config=write(tmp_path, 1, x="  poll_interval: soon\n"))
     assert (result.returncode, result.stdout) == (2, "")
     assert "x.poll_interval: 'soon' is not a duration (use auto, 30s" in result.stderr
+
+
+def test_plan_budgets_bluesky_and_each_mastodon_instance_on_their_own(tmp_path: Path) -> None:
+    people = "".join(f"  - name: Person {n}\n    x: person{n}\n    bluesky: person{n}.bsky.social\n"
+                     f"    mastodon: person{n}@{'mastodon.social' if n % 2 else 'kolektiva.social'}\n" for n in range(100))
+    rest = "bluesky: {}\nmastodon:\n  rate_limit: {requests: 300, per: 5m}\n"
+    found = plan(write(tmp_path, 1000, rest=rest, own=people))
+    assert found["accounts"] == 1100 and found["requests_per_pass"] == 11  # X: 1,000 handles and 100 people
+    lanes = {lane["lane"]: lane for lane in found["platforms"]}  # type: ignore[attr-defined]
+    assert list(lanes) == ["bluesky", "mastodon:kolektiva.social", "mastodon:mastodon.social"]
+    bluesky, kolektiva = lanes["bluesky"], lanes["mastodon:kolektiva.social"]
+    assert (bluesky["accounts"], bluesky["requests_per_pass"], bluesky["accounts_per_request"]) == (100, 4, 25)
+    assert bluesky["rate_limit"] == {"requests": 3000, "per_seconds": 300.0}
+    assert (kolektiva["accounts"], kolektiva["requests_per_pass"], kolektiva["accounts_per_request"]) == (50, 2, 40)
+    assert kolektiva["poll_interval_seconds"] == 60.0  # auto, on its own 300 requests every 5 minutes
+    text = presswatch("plan", config=tmp_path / "config.yaml").stdout
+    assert "Bluesky:" in text and "Mastodon (mastodon.social):" in text and "100 accounts, 4 requests a pass" in text

@@ -1,4 +1,5 @@
-"""`presswatch plan`: what X's request budget allows for the config, computed, with nothing sent to X.
+"""`presswatch plan`: what X's request budget allows for the config (and each other platform's budget, in
+bot/tools/lanes_plan.py), computed, with nothing sent to X.
 
 The accounts are the config's watchlist and those added on Telegram (counted from the database, read-only,
 when there is one). The figures are bot.polling.budget's; this module words them (text and JSON).
@@ -16,6 +17,7 @@ from bot.daemon.parts import config_warnings, own_intervals, plan_settings
 from bot.polling.budget import COST_PER_READ, Latency, Plan, Settings, make_plan
 from bot.storage.database import open_readonly
 from bot.text import short_duration
+from bot.tools.lanes_plan import LanePlan, lane_json, lane_lines, lane_plans
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class ConfigPlan:
     plan: Plan
     telegram: int
     warnings: tuple[str, ...]
+    lanes: tuple[LanePlan, ...] = ()  # Bluesky and each Mastodon instance, each on its own budget
 
 
 def added_on_telegram(database: Path, listed: list[str]) -> int:
@@ -52,8 +55,10 @@ def added_on_telegram(database: Path, listed: list[str]) -> int:
 def config_plan(config: Config, telegram: int = 0) -> ConfigPlan:
     """The plan for the config's watchlist and ``telegram`` more accounts on the shared period."""
     settings, own = plan_settings(config), own_intervals(config)
-    plan = make_plan(settings, len(config.watchlist) - len(own) + telegram, own)
-    return ConfigPlan(settings, plan, telegram, (*plan.warnings, *config_warnings(config)))
+    on_x = sum(1 for entry in config.watchlist if entry.x_handle)
+    plan = make_plan(settings, on_x - len(own) + telegram, own)
+    return ConfigPlan(settings, plan, telegram, (*plan.warnings, *config_warnings(config)),
+                      tuple(lane_plans(config)))
 
 
 def _n(count: int, noun: str) -> str:
@@ -86,6 +91,7 @@ def plan_json(found: ConfigPlan) -> dict[str, Any]:
         "tiers": [{"interval_seconds": round(tier.interval_seconds, 3), "accounts": tier.accounts, "own": tier.own,
                    "latency_seconds": _latency(tier.latency)} for tier in plan.tiers],
         "warnings": list(found.warnings),
+        "platforms": [lane_json(lane) for lane in found.lanes],
     }
 
 
@@ -117,4 +123,5 @@ def plan_lines(found: ConfigPlan) -> list[str]:
         f"pay-per-use cost    ${plan.cost_day:,.2f} a day, ${plan.cost_month:,.2f} a 30-day month "
         f"(${COST_PER_READ:.3f} per account read, billed once per UTC day)",
     ]
+    lines += [line for lane in found.lanes for line in lane_lines(lane)]
     return lines + [f"warning: {warning}" for warning in found.warnings]
