@@ -141,6 +141,7 @@ def test_the_feed_parses_as_atom_newest_first_and_its_filters_combine(world: Wor
     assert len({e.id for e in entries}) == 6 and all(e.id.startswith("urn:uuid:") for e in entries)
     assert feedparser.parse(world.get("/feed.atom").content).entries[0].id == entries[0].id  # stable
     assert all(e.link.startswith(world.url + "/accounts/x/") for e in entries)
+    assert all({"term": "x", "scheme": "urn:presswatch:platform", "label": None} in e.tags for e in entries)
     assert "withheld in" in entries[0].summary
     titles = lambda **query: sorted(e.title for e in feedparser.parse(world.get("/feed.atom", **query).content).entries)  # noqa: E731
     # country=IN: withheld/unwithheld events naming IN, and suspensions/deactivations (they pass a country filter)

@@ -107,6 +107,7 @@ def _atom(site: Site, view: PublicView, base: str, selected: Filter) -> bytes:
         path = account_path(t.platform, t.account_id)
         entries.append({"id": entry_id(site.feed_namespace, t.id), "title": headline(t), "at": iso(t.confirmed_at),
                         "link": base + path if path else "", "kind": str(t.kind), "countries": t.countries,
+                        "platform": t.platform,
                         "text": site.renderer.alert(t).text})
     query = selected.query()
     return site.render(
