@@ -105,8 +105,9 @@ def test_plan_refuses_an_invalid_config(tmp_path: Path) -> None:
 
 
 def test_plan_budgets_bluesky_and_each_mastodon_instance_on_their_own(tmp_path: Path) -> None:
+    home = lambda n: "mastodon.social" if n % 2 else "kolektiva.social"  # noqa: E731
     people = "".join(f"  - name: Person {n}\n    x: person{n}\n    bluesky: person{n}.bsky.social\n"
-                     f"    mastodon: person{n}@{'mastodon.social' if n % 2 else 'kolektiva.social'}\n" for n in range(100))
+                     f"    mastodon: person{n}@{home(n)}\n" for n in range(100))
     rest = "bluesky: {}\nmastodon:\n  rate_limit: {requests: 300, per: 5m}\n"
     found = plan(write(tmp_path, 1000, rest=rest, own=people))
     assert found["accounts"] == 1100 and found["requests_per_pass"] == 11  # X: 1,000 handles and 100 people

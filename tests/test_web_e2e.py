@@ -206,7 +206,7 @@ def test_metrics_parse_and_no_label_names_an_account_or_subscriber(world: World)
     labels = {value for (_, pairs) in samples for _, value in pairs}
     assert labels <= {"x", "ok", "failed", *(f"{b}" for b in _buckets(families)), "pending", "sending", "sent",
                       "held", "withheld", "unwithheld", "suspended", "unsuspended", "deactivated",
-                      "reactivated", "protected", "unprotected", "renamed"}
+                      "reactivated", "protected", "unprotected", "renamed", "limited", "unlimited"}
 
 
 def _buckets(families: dict[str, Any]) -> set[str]:

@@ -10,8 +10,8 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.countries import country_name
-from bot.delivery.render import country_label, headline, places
-from bot.models import Transition
+from bot.delivery.render import country_label, headline, places, profile_urls
+from bot.models import PLATFORM_NAMES, Transition
 from bot.text import format_utc, iso
 from bot.web.overview import GROUP_NAMES, group_of
 
@@ -32,8 +32,9 @@ def country_path(code: str) -> str:
     return f"/countries/{quote(code, safe='')}"
 
 
-def profile_url(handle: str) -> str:
-    return "https://x.com/" + quote(handle, safe="")
+def profile_url(handle: str, platform: str = "x") -> str:
+    """The account's profile on its own platform (x.com, bsky.app, its Mastodon home instance)."""
+    return profile_urls(platform, handle, None)[0]
 
 
 def _when(moment: datetime | None) -> str:
@@ -50,7 +51,8 @@ def environment() -> Environment:
     env.filters.update(when=_when, iso=lambda moment: iso(moment) if moment else "", country=country_label,
                        country_name=country_name, places=places)
     env.globals.update(account_path=account_path, evidence_path=evidence_path, country_path=country_path,
-                       profile_url=profile_url, headline=headline, group_of=group_of, group_names=GROUP_NAMES)
+                       profile_url=profile_url, platform_names=PLATFORM_NAMES, headline=headline, group_of=group_of,
+                       group_names=GROUP_NAMES)
     return env
 
 
