@@ -21,11 +21,11 @@ from bot.config.reader import ConfigError, LineMap, Loc, Problem, decode_yaml, d
 from bot.config.report import load_model
 
 # What a running daemon holds open or was built around: the database it locked, and the connections to X,
-# Telegram and the SMTP server (clients logged in with these values), the web server's socket. The rest
-# applies live.
+# Telegram and the SMTP server (clients logged in with these values), the web server's socket, the Bluesky
+# and Mastodon lanes (each its own watcher and budget, built at start). The rest applies live.
 RESTART_ONLY: tuple[Loc, ...] = (
     ("database",), ("x", "bearer_token"), ("x", "api_base_url"), ("x", "timeout"), ("telegram",), ("email",),
-    ("server",))
+    ("server",), ("bluesky",), ("mastodon",))
 RESTART = "cannot change while presswatch runs: restart it to use this version (nothing of it was applied)"
 
 

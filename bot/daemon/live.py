@@ -7,14 +7,19 @@ each takes the new values from its next read or its next alert:
 - subscribers' filters and operators route from the next transition recorded (fan-out reads them then);
 - detection (confirmations, recheck_after), the request budget and the intervals: from the next request;
 - delivery's retry schedule and the templates: from the next message rendered or retried.
-What needs a restart is refused before this runs (bot.config.live.RESTART_ONLY).
+What needs a restart is refused before this runs (bot.config.live.RESTART_ONLY, and ``new_lanes``: a Bluesky
+or Mastodon instance the running daemon has no lane for).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from bot.config.live import RESTART
 from bot.config.model import Config
+from bot.config.reader import LineMap, Problem, line_of
+from bot.daemon.lanes import wanted
 from bot.daemon.parts import scheduling
 from bot.delivery.pacing import RetryPolicy
 from bot.delivery.render import Renderer
@@ -22,6 +27,17 @@ from bot.i18n import language
 
 if TYPE_CHECKING:
     from bot.daemon.app import App
+
+
+def new_lanes(running: Iterable[str], config: Config, lines: LineMap | None) -> list[Problem]:
+    """The watchlist's accounts on a platform or Mastodon instance the daemon polls no lane of (``running``:
+    the keys of its lanes): a lane is built at start, so the first account there needs a restart."""
+    have = set(running)
+    added = [label for key, label, _ in wanted(config) if key not in have]
+    if not added:
+        return []
+    return [Problem("watchlist", f"accounts on {', '.join(added)}, which this daemon has no lane for: {RESTART}",
+                    line_of(lines or {}, ("watchlist",)))]
 
 
 def apply_config(app: App, config: Config) -> None:

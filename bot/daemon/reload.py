@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from bot.config.live import Version, read_version, restart_only
 from bot.config.model import Config
 from bot.config.reader import Problem
-from bot.daemon.live import apply_config
+from bot.daemon.live import apply_config, new_lanes
 from bot.daemon.supervise import supervise
 from bot.models import NoticeKind
 from bot.said import N_, Said
@@ -111,7 +111,9 @@ class Reloader:
         running = self.app.config
         if version.config is None:
             return self._refuse(version, list(version.problems), why)
-        if refused := restart_only(running, version.config, version.lines):
+        lanes = [lane.key for lane in self.app.lanes]
+        if refused := restart_only(running, version.config, version.lines) + new_lanes(
+                lanes, version.config, version.lines):
             return self._refuse(version, refused, why)
         if version.config == running:
             log.info("%s: read %s: nothing to apply", self.path, why)
