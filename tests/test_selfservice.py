@@ -20,7 +20,7 @@ from bot.chatbot.links import (
     sign_link,
 )
 from bot.chatbot.replies import fit
-from bot.chatbot.service import COMMANDS, FloodGate, Gate
+from bot.chatbot.service import COMMANDS, FloodGate, Gate, SelfService
 from bot.storage.claims import ClaimBook
 from tests.helpers_bot import ADMIN, GROUP, JOURNALIST, OTHER, SECRET, T0, Bot
 
@@ -348,3 +348,17 @@ def test_fit_keeps_whole_lines_under_the_limit() -> None:
     text = fit([f"<b>line {n}</b> " + "x" * 90 for n in range(200)])
     assert len(text) < 4096 and text.endswith("(more not shown)") and text.count("<b>") == text.count("</b>")
     assert len(fit(["<b>" + "y" * 5000 + "</b>"])) < 4096
+
+
+async def test_health_names_each_platforms_last_poll_beside_xs() -> None:
+    bot = Bot()
+    lanes = [("bluesky", "Bluesky"), ("mastodon:mastodon.social", "Mastodon (mastodon.social)")]
+    bot.service = SelfService(bot.store, bot.outbox, ClaimBook(bot.db), admins=[ADMIN], mode="verify",
+                              secret=SECRET, lookup=bot.x, clock=bot.clock, lanes=lanes)
+    poll = bot.store.start_poll(T0, "bluesky")
+    bot.store.finish_poll(poll, T0 + timedelta(seconds=2), requests=2, ok=40, failed=1, error=None,
+                          rate_remaining=None, rate_reset_at=None)
+    health = (await bot.say(bot.private(ADMIN), "/health")).text
+    assert "Last poll: none yet" in health  # X's: a Bluesky poll is not X's
+    assert f"Bluesky: last poll {T0.isoformat()}: 40 read, 1 not read, 2 requests" in health
+    assert "Mastodon (mastodon.social): no poll yet" in health

@@ -185,9 +185,22 @@ def subscribers(enabled: Sequence[Subscriber], disabled: Sequence[DisabledSubscr
     return fit(lines)
 
 
+def _lane(label: str, poll: Poll | None, lang: Language) -> str:
+    """'Bluesky: last poll 2026-12-01T12:00:00+00:00: 40 read, 0 not read, 2 requests'."""
+    _ = lang.gettext
+    if poll is None:
+        return _("{platform}: no poll yet").format(platform=esc(label))
+    result = _("running") if not poll.finished_at else _("{ok} read, {failed} not read, {requests} requests").format(
+        ok=poll.accounts_ok, failed=poll.accounts_failed, requests=poll.requests)
+    return _("{platform}: last poll {time}: {result}").format(
+        platform=esc(label), time=esc(poll.started_at.isoformat()), result=esc(result))
+
+
 def health(last: Poll | None, depth: dict[str, int], disabled: Sequence[DisabledSubscriber],
-           watched: int, conditions: Sequence[str], *, detail: bool, lang: Language = ENGLISH) -> str:
-    """/health: the last poll, X budget left, outbox depth, disabled subscribers."""
+           watched: int, conditions: Sequence[str], *, detail: bool, lang: Language = ENGLISH,
+           lanes: Sequence[tuple[str, Poll | None]] = ()) -> str:
+    """/health: the last poll, X budget left, each other platform's last poll (``lanes``: label, poll),
+    outbox depth, disabled subscribers."""
     _ = lang.gettext
     lines = [_("<b>presswatch health</b>"), _("Watched accounts: {count}").format(count=watched)]
     if last is None:
@@ -202,6 +215,7 @@ def health(last: Poll | None, depth: dict[str, int], disabled: Sequence[Disabled
         budget = _("unknown") if last.rate_remaining is None else str(last.rate_remaining)
         reset = _(" (resets {time})").format(time=esc(last.rate_reset_at.isoformat())) if last.rate_reset_at else ""
         lines.append(_("X API budget left: {budget}{reset}").format(budget=esc(budget), reset=reset))
+    lines += [_lane(label, poll, lang) for label, poll in lanes]
     outbox = ", ".join(f"{esc(status)} {count}" for status, count in sorted(depth.items())) or _("empty")
     lines.append(_("Outbox: {outbox}").format(outbox=outbox))
     lines.append(_("Disabled subscribers: {count}").format(count=len(disabled)))

@@ -76,7 +76,9 @@ class SelfService:
     def __init__(self, store: Store, outbox: Outbox, claims: ClaimBook, *, admins: Sequence[int], mode: str,
                  secret: bytes, lookup: Lookup, clock: Callable[[], datetime], confirmations: int = 2,
                  bot_username: Callable[[], str] = lambda: "presswatch_bot", limit: int = 20,
-                 default: Language = ENGLISH) -> None:
+                 default: Language = ENGLISH, lanes: Sequence[tuple[str, str]] = ()) -> None:
+        """``lanes``: (key, label) of the platforms polled beside X (Bluesky, each Mastodon instance)."""
+        self.lanes = tuple(lanes)
         self.store = store
         self.outbox = outbox
         self.admins = frozenset(admins)
@@ -209,9 +211,10 @@ class SelfService:
 
     def _health(self, caller: Caller, args: list[str], now: datetime) -> str:
         no_args(args, N_("Usage: /health"))
+        others = [(label, self.store.last_poll(lane=key)) for key, label in self.lanes]
         return replies.health(self.store.last_poll(), self.outbox.depth(), self._disabled(),
                               len(self.store.watched()), self.outbox.open_conditions(), detail=caller.private,
-                              lang=caller.lang)
+                              lang=caller.lang, lanes=others)
 
     def _link(self, caller: Caller, args: list[str], now: datetime) -> Reply:
         return self.subscriptions.link(caller, args, now, self.bot_username())

@@ -17,7 +17,7 @@ from bot.chatbot.service import SelfService
 from bot.chatbot.shell import Shell
 from bot.config.model import Config, SubscriberConfig
 from bot.daemon import registry
-from bot.daemon.lanes import Lane
+from bot.daemon.lanes import Lane, wanted
 from bot.delivery.dispatch import Dispatcher
 from bot.delivery.pacing import RetryPolicy, TelegramPacer
 from bot.delivery.render import Renderer
@@ -140,6 +140,7 @@ def build_chatbot(config: Config, *, store: Store, outbox: Outbox, claims: Claim
         confirmations=config.detection.confirmations,
         bot_username=lambda: application.bot.username,  # known once the Application has started
         default=language(config.i18n.default_language),
+        lanes=[(key, label) for key, label, _ in wanted(config)],  # /health names each platform's last poll
     )
     shell = Shell(service, pacer, registry.telegram_retry_seconds)
     shell.install(application)
