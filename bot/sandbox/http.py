@@ -1,5 +1,6 @@
-"""A small loopback HTTP server for the webhook and Matrix sandboxes: start, stop, go down and come back on
-the same port, hold an answer; each request is handed to ``handle`` as a ``Request``."""
+"""The small loopback HTTP server of the webhook, Matrix, Bluesky and Mastodon sandboxes: start, stop, go down
+and come back on the same port, hold an answer or drop the connection; each request is handed to ``handle``
+as a ``Request`` (bot/sandbox/loopback.py adds the scripted faults and the rate window on top)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+DROPPED = 0  # an Answer's status for a connection closed without an answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {key.lower(): value for key, value in self.headers.items()}
         answer = self.owner.handle(Request(self.command, self.path, headers, body))
         if answer is None:  # held until the server stops: the client is cut off without an answer
+            return
+        if answer.status == DROPPED:  # the connection closes without an answer
+            self.close_connection = True
             return
         try:
             self.send_response(answer.status)

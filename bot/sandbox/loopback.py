@@ -1,5 +1,6 @@
-"""The loopback HTTP server the Bluesky and Mastodon sandboxes share: start/stop, down (port refusing),
-pause (requests held), a queue of scripted faults, a record of every request, and a fixed rate window.
+"""What the Bluesky and Mastodon sandboxes add to bot.sandbox.http's loopback server (start/stop, down with
+the port refusing): pause (requests held), a queue of scripted faults, a record of every request, and a
+fixed rate window.
 
 A sandbox subclasses ``Loopback`` and answers in ``answer(method, path, query, headers)``; faults are
 applied around it exactly as the X sandbox applies them: ``drop`` (connection closed without an answer),
@@ -11,17 +12,14 @@ fault at a later request).
 from __future__ import annotations
 
 import json
-import socket
-import socketserver
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from bot.sandbox.http import DROPPED, Answer, LoopbackHttp, Request
 
 Reply = tuple[int, bytes, str, dict[str, str]]
 Query = dict[str, list[str]]
@@ -45,65 +43,19 @@ class RequestRecord:
     headers: Mapping[str, str]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    sandbox: Loopback
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host's FQDN, which can stall on a sandboxed resolver.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.sandbox._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.sandbox._track(self.connection, add=False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests and the demo print their own output."""
-
-    def do_GET(self) -> None:
-        self.server.sandbox._dispatch(self)
-
-    def do_POST(self) -> None:
-        self.server.sandbox._dispatch(self)
-
-    def write(self, reply: Reply) -> None:
-        status, body, ctype, headers = reply
-        head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"Content-Type: {ctype}",
-                f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
-        if self.close_connection:
-            head.append("Connection: close")
-        try:
-            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-        except OSError:
-            self.close_connection = True
-
-
-class Loopback:
-    """A threaded HTTP server on 127.0.0.1 with the fault machinery; subclasses answer the API."""
+class Loopback(LoopbackHttp):
+    """bot.sandbox.http's loopback server with the fault machinery; subclasses answer the API."""
 
     faults: frozenset[str] = COMMON_FAULTS
     name = "sandbox"
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, rate_limit: int = 3000, window: float = 300.0,
                  clock: Callable[[], float] = time.time) -> None:
-        self.host, self.port = host, port
+        super().__init__(host=host, port=port)
         self.slow_seconds = 5.0
         self.reset_in = 1.0
         self._clock = clock
-        self._cond = threading.Condition(threading.RLock())
+        self._cond = threading.Condition(threading.RLock())  # answers take it again inside a request
         self._limit, self._window = rate_limit, window
         self._window_start: float | None = None
         self._used = 0
@@ -112,37 +64,10 @@ class Loopback:
         self._held = 0
         self._running = threading.Event()
         self._running.set()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._conns: set[socket.socket] = set()
-
-    def start(self) -> Any:
-        self._stopping.clear()
-        self._open()
-        return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._running.set()
-        self._close()
-
-    def __enter__(self) -> Any:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def set_down(self, down: bool) -> None:
-        """Down: the port refuses connections; up: reopened on the same port."""
-        if down:
-            self._close()
-        elif self._server is None:
-            self._open()
+        self._running.set()  # paused requests are let go, and see the connection close
+        super().stop()
 
     def pause(self) -> None:
         """Accept API requests but hold them until resume()."""
@@ -199,61 +124,29 @@ class Loopback:
             return allowed, self.rate_headers(self._limit, max(0, self._limit - self._used),
                                               self._window_start + self._window)
 
-    def _open(self) -> None:
-        server = _Server((self.host, self.port), _Handler)
-        server.sandbox = self
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True,
-                                        name=f"{self.name}-{self.port}")
-        self._thread.start()
-
-    def _close(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with self._cond:
-            conns = list(self._conns)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        if self._thread is not None:
-            self._thread.join()
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._cond:
-            if add:
-                self._conns.add(conn)
-            else:
-                self._conns.discard(conn)
-
-    def _dispatch(self, h: _Handler) -> None:
-        split = urlsplit(h.path)
+    def handle(self, request: Request) -> Answer:
+        split = urlsplit(request.path)
         query = parse_qs(split.query, keep_blank_values=True)
-        headers = {k.lower(): v for k, v in h.headers.items()}
         self._hold()
         with self._cond:
             fault = self._faults.popleft() if self._faults else None
         if fault == "ok":  # a placeholder: this request is answered, the next fault is for the one after
             fault = None
         if fault == "drop":
-            h.close_connection = True
-            return self._record(split.path, query, 0, headers)
+            self._record(split.path, query, DROPPED, request.headers)
+            return Answer(DROPPED)
         if fault == "timeout":
             self._stopping.wait(self.slow_seconds)
         if fault is not None and fault not in ("timeout", "malformed"):
             limit_headers = self.rate_headers(self._limit, 0, self._clock() + self.reset_in) if fault == "429" else {}
             reply = self.fault_reply(fault, limit_headers)
         else:
-            reply = self.answer(h.command, split.path, query, headers)
+            reply = self.answer(request.method, split.path, query, request.headers)
             if fault == "malformed":
                 reply = (200, reply[1][: max(1, len(reply[1]) // 2)], JSON, reply[3])
-        self._record(split.path, query, reply[0], headers)
-        h.write(reply)
+        self._record(split.path, query, reply[0], request.headers)
+        status, body, ctype, headers = reply
+        return Answer(status, body, tuple(headers.items()), ctype)
 
     def _hold(self) -> None:
         if self._running.is_set():
