@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, Self
 
@@ -32,6 +32,14 @@ class AppAuthError(WatcherError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+def header_int(headers: Mapping[str, str], name: str) -> int | None:
+    """A response header as an integer (rate-limit counts and resets); None when absent or not a number."""
+    try:
+        return int(headers[name])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)

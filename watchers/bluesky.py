@@ -28,7 +28,16 @@ from atproto_client.exceptions import (
 from atproto_client.request import AsyncRequest, Response
 
 from bot.models import Availability, Observation
-from watchers.base import AppAuthError, BatchResult, RateInfo, RateLimited, TransientError, Watcher, WatcherError
+from watchers.base import (
+    AppAuthError,
+    BatchResult,
+    RateInfo,
+    RateLimited,
+    TransientError,
+    Watcher,
+    WatcherError,
+    header_int,
+)
 
 GET_PROFILES = "app.bsky.actor.getProfiles"
 GET_PROFILE = "app.bsky.actor.getProfile"
@@ -215,16 +224,9 @@ def _expired(exp: object, now: datetime) -> bool:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)) <= now
 
 
-def _int(headers: Mapping[str, str], name: str) -> int | None:
-    try:
-        return int(headers[name])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def rate_info(headers: Mapping[str, str]) -> RateInfo | None:
     """The ``ratelimit-*`` headers of one response (None when it had none)."""
-    limit, remaining, reset = (_int(headers, f"ratelimit-{name}") for name in ("limit", "remaining", "reset"))
+    limit, remaining, reset = (header_int(headers, f"ratelimit-{name}") for name in ("limit", "remaining", "reset"))
     if limit is None and remaining is None and reset is None:
         return None
     return RateInfo(limit=limit, remaining=remaining, reset_at=None if reset is None else float(reset))

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bot.models import Availability, Observation
-from watchers.base import AppAuthError, BatchResult, RateInfo, RateLimited, TransientError, Watcher
+from watchers.base import AppAuthError, BatchResult, RateInfo, RateLimited, TransientError, Watcher, header_int
 
 BATCH = "/api/v1/accounts"
 
@@ -181,16 +181,9 @@ def _accounts(payload: object, instance: str) -> list[dict[str, Any]]:
             and isinstance(a.get("username"), str)]
 
 
-def _int(headers: Mapping[str, str], name: str) -> int | None:
-    try:
-        return int(headers[name])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def rate_info(headers: Mapping[str, str]) -> RateInfo | None:
     """``X-RateLimit-*`` (the reset in ISO 8601) of one response; None when it had none."""
-    limit, remaining = _int(headers, "x-ratelimit-limit"), _int(headers, "x-ratelimit-remaining")
+    limit, remaining = header_int(headers, "x-ratelimit-limit"), header_int(headers, "x-ratelimit-remaining")
     reset: float | None = None
     try:
         reset = datetime.fromisoformat(headers["x-ratelimit-reset"].replace("Z", "+00:00")).timestamp()

@@ -21,6 +21,7 @@ from watchers.base import (
     TransientError,
     Watcher,
     WatcherError,
+    header_int,
 )
 
 USER_FIELDS = ("withheld", "protected", "created_at", "description", "verified", "public_metrics")
@@ -128,7 +129,8 @@ class XWatcher(Watcher):
         status, title = response.status_code, _problem_title(response)
         what = self._secrets.scrub(f"X API answered HTTP {status}" + (f" ({title})" if title else ""))
         if isinstance(exc, tweepy.TooManyRequests):
-            reset = exc.reset_time if exc.reset_time is not None else _int(response.headers, "x-rate-limit-reset")
+            reset = exc.reset_time if exc.reset_time is not None else \
+                header_int(response.headers, "x-rate-limit-reset")
             return RateLimited(what, reset_at=None if reset is None else float(reset),
                                usage_cap=title == "UsageCapExceeded")
         if status in (401, 402, 403):
@@ -174,17 +176,11 @@ def _problem_title(response: requests.Response) -> str | None:
     return title[:100] if isinstance(title, str) else None
 
 
-def _int(headers: Mapping[str, str], name: str) -> int | None:
-    try:
-        return int(headers[name])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def rate_info(headers: Mapping[str, str]) -> RateInfo:
     """The x-rate-limit-* headers of one response (None where absent or unreadable)."""
-    reset = _int(headers, "x-rate-limit-reset")
-    return RateInfo(limit=_int(headers, "x-rate-limit-limit"), remaining=_int(headers, "x-rate-limit-remaining"),
+    reset = header_int(headers, "x-rate-limit-reset")
+    return RateInfo(limit=header_int(headers, "x-rate-limit-limit"),
+                    remaining=header_int(headers, "x-rate-limit-remaining"),
                     reset_at=None if reset is None else float(reset))
 
 
