@@ -3,7 +3,6 @@ unwinds in reverse order of start. The real App against the X and Bot API sandbo
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from bot.sandbox.telegram_api import TelegramSandbox
 from bot.sandbox.x_api import XSandbox
 from bot.storage.accounts import open_db
 from bot.storage.outbox import Outbox
+from tests.helpers_core import until
 from tests.helpers_telegram import WAIT, Harness, launch, write_config
 
 pytestmark = pytest.mark.timeout(60)
@@ -49,17 +49,6 @@ async def start(tmp_path: Path, sandboxes: tuple[XSandbox, TelegramSandbox]) -> 
         await app.stop()
 
 
-async def until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-    """Poll ``condition`` every 10 ms until it holds; False after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            return False
-        await asyncio.sleep(0.01)
-    return True
-
-
 async def test_an_alert_in_flight_at_stop_is_delivered_through_a_bot_still_open(start: Start) -> None:
     """The Telegram notifier sends through the PTB Application's bot: it must close after the dispatcher."""
     h = await start(poll="1h", operators=OPERATORS)
@@ -67,9 +56,9 @@ async def test_an_alert_in_flight_at_stop_is_delivered_through_a_bot_still_open(
     h.tg.fail_next("timeout")  # the next sendMessage is answered (and takes effect) a second late
     h.app.outbox.notify_operators(NoticeKind.TASK_RESTARTED, "a notice in flight at stop", "body", h.clock())
     h.app.dispatcher.wake()
-    assert await until(lambda: h.tg.calls["sendMessage"] == 1), "the notice was not sent"
+    await until(lambda: h.tg.calls["sendMessage"] == 1, WAIT, "the notice to be sent")
     await h.app.stop()
-    assert await until(lambda: len(h.tg.sent_to(OPERATOR)) == 1)  # Telegram got it (a second late)
+    await until(lambda: len(h.tg.sent_to(OPERATOR)) == 1, WAIT, "Telegram to get it")  # a second late
     db = open_db(h.app.config.database)
     try:  # and it is recorded as sent: the next start does not send it a second time
         assert Outbox(db).depth() == {"sent": 1}
