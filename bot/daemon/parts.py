@@ -168,10 +168,10 @@ def build_web(config: Config, *, outbox: Outbox, clock: Callable[[], datetime]) 
 def own_periods(config: Config, store: Store) -> dict[int, float]:
     """The store keys of the watchlist entries with their own poll_interval (renames keep the key)."""
     own = {}
-    for entry in config.watchlist:
-        account = store.find_account(entry.x_handle) if entry.poll_interval and entry.x_handle else None
-        if account is not None and entry.poll_interval:
-            own[account.pk] = entry.poll_interval
+    for interval in own_intervals(config):
+        account = store.find_account(interval.handle)
+        if account is not None:
+            own[account.pk] = interval.seconds
     return own
 
 
