@@ -154,7 +154,7 @@ def digest_notes(t: Transition, lang: Language) -> str:
     """A digest line's notes: the withheld list, then '(listed in: Court order 2016/1234)', kept short."""
     listed = ""
     if t.listed_in:
-        reference = clip(" ".join(t.listed_in.split()), LISTED_IN_DIGEST)
+        reference = clip(one_line(t.listed_in), LISTED_IN_DIGEST)
         listed = lang.gettext("(listed in: {reference})").format(reference=reference)
     return " ".join(note for note in (digest_note(t, lang), listed) if note)
 
